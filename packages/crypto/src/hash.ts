@@ -1,7 +1,7 @@
 // Server-side SHA-256: node:crypto's OpenSSL implementation is several times faster than
 // pure JavaScript on small inputs. hash.test.ts proves it byte-identical to the portable
 // @noble/hashes path over random inputs, so either may compute any published hash.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /** SHA-256 of `data` (32 bytes). */
 export function sha256(data: Uint8Array): Uint8Array {
@@ -19,5 +19,6 @@ export function sha256Parts(...parts: Uint8Array[]): Uint8Array {
 
 /** Lower-case hex SHA-256 of the UTF-8 encoding of `text`. */
 export function sha256HexOfUtf8(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // One-shot crypto.hash skips the Hash object: about twice as fast for small inputs.
+  return hash('sha256', text, 'hex');
 }

@@ -1,0 +1,10 @@
+export {
+  signedEventWire,
+  type SignedEventWire,
+  type DecodedEvent,
+  eventHashOfCanonical,
+  hashEvent,
+  signEvent,
+  verifyEventSignature,
+  decodeSubmission,
+} from './events.ts';

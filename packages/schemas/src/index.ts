@@ -1,0 +1,6 @@
+export * from './ids.ts';
+export * from './primitives.ts';
+export * from './events.ts';
+export { validateEvent, crossFieldIssues, type ValidateOptions, type ValidatedEvent } from './validate.ts';
+export { SchemaError, type SchemaErrorCode, type SchemaIssue } from './errors.ts';
+export { EXAMPLE_EVENTS } from './examples.ts';

@@ -1,5 +1,6 @@
 export { sha256, sha256Parts, sha256HexOfUtf8 } from './hash.ts';
 export { sha256Portable, toHex, fromHex } from './portable.ts';
+export { toBase64, fromBase64 } from './base64.ts';
 export {
   ED25519_TYPE,
   SIGNATURE_CONTEXTS,
@@ -7,9 +8,12 @@ export {
   type VerifierKey,
   type SigningKey,
   signedMessage,
+  isValidKeyName,
   keyIdOf,
   verifierKeyFromRaw,
   signingKeyFromSeed,
+  verifierKeyFromKeyObject,
+  signingKeyFromKeyObject,
   generateSigningKey,
   formatVerifierKey,
   formatSigningKey,

@@ -33,5 +33,6 @@ export function readSigningKeyFile(path: string): SigningKey {
       `${path} is readable by other users; run: chmod 600 ${path}`,
     );
   }
-  return parseSigningKey(readFileSync(path, 'utf8'));
+  // The file is the key text and one final newline; the text itself is parsed exactly.
+  return parseSigningKey(readFileSync(path, 'utf8').replace(/\r?\n$/, ''));
 }

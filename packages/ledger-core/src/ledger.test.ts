@@ -1,0 +1,370 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  formatSigningKey,
+  formatVerifierKey,
+  fromHex,
+  generateSigningKey,
+  toHex,
+} from '@civic-ledger/crypto';
+import { hashLeaf, verifyConsistency, verifyInclusion } from '@civic-ledger/merkle';
+import { openCheckpoint, signerFromKeyText, verifierFromKeyText } from '@civic-ledger/signed-note';
+import { MemoryStore, SqliteStore, type LedgerStore } from '@civic-ledger/storage';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Ledger, type SubmitResult } from './index.ts';
+import { addKey, genesisEvent, registerOrg, TestEmitter } from './testing.ts';
+
+const ORIGIN = 'ledger.test.example/log';
+const logKey = generateSigningKey('ledger.test.example/log');
+const logSigner = signerFromKeyText(formatSigningKey(logKey));
+const logVerifier = verifierFromKeyText(formatVerifierKey(logKey));
+const NOW = Date.parse('2026-11-02T09:00:00Z');
+
+const open: Ledger[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const l of open.splice(0)) await l.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+interface World {
+  ledger: Ledger;
+  store: LedgerStore;
+  operator: TestEmitter;
+  agency: TestEmitter;
+  police: TestEmitter;
+}
+
+async function world(
+  options: { store?: LedgerStore; threads?: number; maxEntries?: number } = {},
+): Promise<World> {
+  const store = options.store ?? new MemoryStore();
+  const operator = new TestEmitter('ledger');
+  const ledger = await Ledger.open({
+    store,
+    origin: ORIGIN,
+    logSigner,
+    operatorKey: operator.verifierKey,
+    checkpoints: { maxEntries: options.maxEntries ?? 1000, maxDelayMs: 60_000 },
+    signatureThreads: options.threads ?? 0,
+    now: () => NOW,
+  });
+  open.push(ledger);
+  const agency = new TestEmitter('transport-agency');
+  const police = new TestEmitter('police');
+  const setup = [
+    genesisEvent(operator),
+    registerOrg(operator, 'transport-agency', 'agency'),
+    registerOrg(operator, 'police', 'agency'),
+    addKey(operator, 'transport-agency', agency.verifierKey, agency.key.name),
+    addKey(operator, 'police', police.verifierKey, police.key.name),
+  ];
+  expectAllOk(await ledger.submit(setup));
+  return { ledger, store, operator, agency, police };
+}
+
+function expectAllOk(results: SubmitResult[]): void {
+  for (const r of results) {
+    if (!r.ok) throw new Error(`refused: ${r.error.code} ${r.error.message}`);
+  }
+}
+
+function codes(results: SubmitResult[]): string[] {
+  return results.map((r) => (r.ok ? (r.duplicate ? 'duplicate' : 'ok') : r.error.code));
+}
+
+const d = (c: string) => `sha256:${c.repeat(64)}`;
+
+function collect(n: number) {
+  return {
+    type: 'collect',
+    source: 'transport-agency/cameras/north-07',
+    dataset: { id: 'transport-agency/traffic-counts', version: d((n % 16).toString(16)) },
+    inputs: [],
+    purpose: 'city:TrafficManagement',
+    declaration: 'd'.repeat(64),
+    categories: ['city:VehicleCount'],
+    personalData: 'none',
+    records: n,
+  } as const;
+}
+
+function transfer(input: string, recipient = 'police') {
+  return {
+    type: 'transfer',
+    dataset: { id: 'transport-agency/traffic-counts', version: d('a') },
+    inputs: [input],
+    purpose: 'city:RoadSafetyEnforcement',
+    declaration: 'd'.repeat(64),
+    recipient,
+  } as const;
+}
+
+describe('admission', () => {
+  it('appends a bootstrapped ledger and answers receipts only after the commit', async () => {
+    const { ledger, store, agency } = await world();
+    const events = [agency.next(collect(1)), agency.next(collect(2))];
+    const results = await ledger.submit(events);
+    expectAllOk(results);
+    const head = await store.head();
+    for (const r of results) {
+      if (!r.ok) continue;
+      expect(r.receipt.index).toBeLessThan(head.size);
+      const [leaf] = await store.getLeaves(r.receipt.index, r.receipt.index + 1);
+      expect(toHex(hashLeaf(leaf!.leaf))).toBe(r.receipt.leafHash);
+      expect(leaf!.eventHash).toBe(r.receipt.eventHash);
+    }
+    expect(results.map((r) => r.ok && r.receipt.index)).toEqual([5, 6]);
+    expect(toHex(head.rootHash)).toBe(toHex(ledger.rootHash));
+  });
+
+  it('answers a duplicate with the original receipt, within a batch and later', async () => {
+    const { ledger, agency } = await world();
+    const e = agency.next(collect(1));
+    const [first, again] = await ledger.submit([e, e]);
+    expect(first!.ok && again!.ok && again!.duplicate).toBe(true);
+    const [later] = await ledger.submit([e]);
+    expect(later).toMatchObject({ ok: true, duplicate: true });
+    expect(later!.ok && first!.ok && later!.receipt).toEqual(first!.ok && first!.receipt);
+    expect(ledger.size).toBe(6);
+  });
+
+  it('refuses a gap naming the expected seq, a fork, and a bad prev naming the expected prev', async () => {
+    const { ledger, agency } = await world();
+    const e1 = agency.next(collect(1));
+    expectAllOk(await ledger.submit([e1]));
+    const gap = agency.peek(collect(9), { seq: 5 });
+    const [g] = await ledger.submit([gap]);
+    expect(g).toMatchObject({ ok: false, error: { code: 'CHAIN_GAP', details: { expectedSeq: 2 } } });
+    const fork = agency.peek(collect(7), { seq: 1, prev: '0'.repeat(64) });
+    const [f] = await ledger.submit([fork]);
+    expect(f).toMatchObject({ ok: false, error: { code: 'CHAIN_FORK', details: { existingHash: e1.hash } } });
+    const badPrev = agency.peek(collect(3), { prev: 'f'.repeat(64) });
+    const [b] = await ledger.submit([badPrev]);
+    expect(b).toMatchObject({
+      ok: false,
+      error: { code: 'CHAIN_BAD_PREV', details: { expectedPrev: e1.hash } },
+    });
+    expect(ledger.size).toBe(6);
+  });
+
+  it('checks the key in force at the ledger position: unknown, bad signature, revoked from its position on', async () => {
+    const { ledger, agency, operator } = await world();
+    const stranger = generateSigningKey('transport-agency/k9');
+    const [unknown] = await ledger.submit([
+      agency.peek(collect(1), { key: 'transport-agency/k9' }, stranger),
+    ]);
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'UNKNOWN_KEY' } });
+    const forged = agency.peek(collect(1));
+    forged.signature = agency.peek(collect(2)).signature;
+    const [bad] = await ledger.submit([forged]);
+    expect(bad).toMatchObject({ ok: false, error: { code: 'BAD_SIGNATURE' } });
+
+    // Rotation: add k2, use it, revoke k1; k1 is refused from the revocation on.
+    const k2 = generateSigningKey('transport-agency/k2');
+    const before = agency.next(collect(3));
+    const add = agency.next({
+      type: 'key',
+      action: 'add',
+      subjectOrg: 'transport-agency',
+      subjectKey: k2.name,
+      publicKey: formatVerifierKey(k2),
+    } as never);
+    const k1 = agency.key;
+    agency.key = k2;
+    const withK2 = agency.next(collect(4));
+    const revoke = agency.next({
+      type: 'key',
+      action: 'revoke',
+      subjectOrg: 'transport-agency',
+      subjectKey: k1.name,
+    } as never);
+    expectAllOk(await ledger.submit([before, add, withK2, revoke]));
+    agency.key = k1;
+    const [afterRevoke] = await ledger.submit([agency.peek(collect(5))]);
+    expect(afterRevoke).toMatchObject({ ok: false, error: { code: 'KEY_REVOKED' } });
+    // Only the operator re-keys another organization; an organization cannot add keys for another.
+    const [foreign] = await ledger.submit([
+      operator.peek({
+        type: 'register',
+        subject: { kind: 'organization', id: 'police', name: 'Again', role: 'agency', jurisdiction: 'NL' },
+      } as never),
+    ]);
+    expect(foreign).toMatchObject({ ok: false, error: { code: 'ALREADY_REGISTERED' } });
+  });
+
+  it('refuses events of unregistered organizations, attest from non-oversight, and unknown inputs', async () => {
+    const { ledger, operator, agency } = await world();
+    const ghost = new TestEmitter('ghost-org');
+    const [g] = await ledger.submit([ghost.next(collect(1))]);
+    expect(g).toMatchObject({ ok: false, error: { code: 'UNKNOWN_KEY' } });
+    const [noInput] = await ledger.submit([agency.peek(transfer('9'.repeat(64)))]);
+    expect(noInput).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_INPUT', details: { input: '9'.repeat(64) } },
+    });
+    const c = agency.next(collect(1));
+    const t = agency.next(transfer(c.hash));
+    expect(codes(await ledger.submit([c, t]))).toEqual(['ok', 'ok']);
+    const attest = agency.peek({ type: 'attest', about: { event: c.hash }, statement: 'verified' } as never);
+    const [a] = await ledger.submit([attest]);
+    expect(a).toMatchObject({ ok: false, error: { code: 'NOT_PERMITTED' } });
+    void operator;
+  });
+
+  it('refuses schema errors naming the field, and claimed times too far ahead', async () => {
+    const { ledger, agency } = await world();
+    const [bad] = await ledger.submit([
+      {
+        event: { ...agency.peek(collect(1)).event, recipient: 'x' },
+        signature: agency.peek(collect(1)).signature,
+      },
+    ]);
+    expect(bad).toMatchObject({ ok: false, error: { code: 'SCHEMA_INVALID' } });
+    agency.time = '2026-11-02T10:00:00Z';
+    const [future] = await ledger.submit([agency.peek(collect(1))]);
+    expect(future).toMatchObject({ ok: false, error: { code: 'TIME_IN_FUTURE' } });
+    const [garbage] = await ledger.submit(['{"event":']);
+    expect(garbage).toMatchObject({ ok: false, error: { code: 'INVALID_JSON' } });
+  });
+
+  it('an all-or-nothing batch with one bad event appends nothing', async () => {
+    const { ledger, store, agency } = await world();
+    const before = await store.head();
+    const good = agency.next(collect(1));
+    const bad = agency.peek(collect(2), { seq: 7 });
+    const results = await ledger.submit([good, bad], { atomic: true });
+    expect(codes(results)).toEqual(['BATCH_REFUSED', 'CHAIN_GAP']);
+    expect(await store.head()).toEqual(before);
+    // The good event is still acceptable afterwards (nothing half-written).
+    expect(codes(await ledger.submit([good]))).toEqual(['ok']);
+  });
+
+  it('a failed store write answers STORE_FAILED, changes nothing, and the same events are accepted later', async () => {
+    let fail = false;
+    const store = new MemoryStore({
+      beforeHeadUpdate: () => {
+        if (fail) throw new Error('disk full');
+      },
+    });
+    const { ledger, agency } = await world({ store });
+    const before = await store.head();
+    const events = [agency.next(collect(1)), agency.next(collect(2))];
+    fail = true;
+    expect(codes(await ledger.submit(events))).toEqual(['STORE_FAILED', 'STORE_FAILED']);
+    fail = false;
+    expect(await store.head()).toEqual(before);
+    expect(ledger.size).toBe(before.size);
+    expect(codes(await ledger.submit(events))).toEqual(['ok', 'ok']);
+  });
+
+  it('verifies large batches on worker threads and refuses exactly the bad signatures', async () => {
+    const { ledger, agency } = await world({ threads: 2 });
+    expect(ledger.signatureThreads).toBe(2);
+    const events = Array.from({ length: 300 }, (_, i) => agency.next(collect(i)));
+    // Break the signature of a late event: it is refused, so the rest of its chain skips ahead.
+    const victim = events[250]!;
+    victim.signature = events[10]!.signature;
+    const results = await ledger.submit(events);
+    const c = codes(results);
+    expect(new Set(c.slice(0, 250))).toEqual(new Set(['ok']));
+    expect(c[250]).toBe('BAD_SIGNATURE');
+    expect(new Set(c.slice(251))).toEqual(new Set(['CHAIN_GAP']));
+  });
+
+  it('group-commits concurrent submissions into few store writes', async () => {
+    const store = new MemoryStore();
+    let appends = 0;
+    const append = store.append.bind(store);
+    store.append = (...args) => {
+      appends++;
+      return append(...args);
+    };
+    const { ledger, agency } = await world({ store });
+    appends = 0;
+    const streams = Array.from(
+      { length: 50 },
+      (_, i) => new TestEmitter('transport-agency', { stream: `s${i}`, key: agency.key }),
+    );
+    const all = await Promise.all(
+      streams.map((e) => ledger.submit([e.next(collect(1)), e.next(collect(2))])),
+    );
+    for (const r of all) expectAllOk(r);
+    expect(ledger.size).toBe(105);
+    expect(appends).toBeLessThan(50);
+    expect(new Set(all.flat().map((r) => r.ok && r.receipt.index)).size).toBe(100);
+  });
+});
+
+describe('checkpoints and proofs', () => {
+  it('signs checkpoints on the size policy; every receipt is provably included; later checkpoints are consistent', async () => {
+    const { ledger, store, agency } = await world({ maxEntries: 50 });
+    const receipts = [];
+    for (let b = 0; b < 4; b++) {
+      const results = await ledger.submit(
+        Array.from({ length: 30 }, (_, i) => agency.next(collect(b * 30 + i))),
+      );
+      expectAllOk(results);
+      receipts.push(...results.map((r) => (r.ok ? r.receipt : undefined)!));
+    }
+    const all = await store.listCheckpoints(0, 1e9);
+    expect(all.map((c) => c.size)).toEqual([65, 125]);
+    const latest = await ledger.checkpointNow();
+    expect(latest.size).toBe(125);
+    const cp = openCheckpoint(latest.note, { verifiers: [logVerifier], origin: ORIGIN });
+    expect(toHex(cp.rootHash)).toBe(toHex(ledger.rootHash));
+    for (const r of receipts) {
+      const proof = await ledger.inclusionProof(r.index, cp.size);
+      verifyInclusion(fromHex(r.leafHash), r.index, cp.size, proof, cp.rootHash);
+    }
+    const first = openCheckpoint(all[0]!.note, { verifiers: [logVerifier], origin: ORIGIN });
+    verifyConsistency(
+      first.size,
+      cp.size,
+      await ledger.consistencyProof(first.size, cp.size),
+      first.rootHash,
+      cp.rootHash,
+    );
+  });
+});
+
+describe('on SQLite', () => {
+  function sqlite(): { path: string; store: SqliteStore } {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-core-'));
+    dirs.push(dir);
+    const path = join(dir, 'ledger.db');
+    return { path, store: new SqliteStore({ path }) };
+  }
+
+  it('a second ledger on the same store fences the first (two writers refused)', async () => {
+    const { path, store } = sqlite();
+    const { ledger, agency, operator } = await world({ store });
+    const second = await Ledger.open({
+      store: new SqliteStore({ path }),
+      origin: ORIGIN,
+      logSigner,
+      operatorKey: operator.verifierKey,
+      owner: 'second',
+      signatureThreads: 0,
+      now: () => NOW + 1_000,
+      leaseTtlMs: 1000,
+    }).catch((e: unknown) => e);
+    // The first holds an unexpired lease, so the second must wait...
+    expect(second).toMatchObject({ code: 'LEASE_HELD' });
+    const third = await Ledger.open({
+      store: new SqliteStore({ path }),
+      origin: ORIGIN,
+      logSigner,
+      operatorKey: operator.verifierKey,
+      owner: 'third',
+      signatureThreads: 0,
+      now: () => NOW + 10 * 60_000,
+    });
+    open.push(third);
+    // ...and once it lapsed and another took over, the first can no longer write.
+    const [r] = await ledger.submit([agency.next(collect(1))]);
+    expect(r).toMatchObject({ ok: false, error: { code: 'NOT_WRITER' } });
+    expect(ledger.writable).toBe(false);
+  });
+});

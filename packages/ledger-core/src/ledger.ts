@@ -1,0 +1,613 @@
+// The ledger core: takes signed submissions and runs, for each,
+//   schema -> registered key valid at this ledger position -> signature -> chain -> inputs
+// then appends the accepted ones in one batch (group commit: submissions that arrive while
+// a batch commits form the next batch). A receipt is returned only after the store has
+// committed. Everything a batch would change is computed on copies; the store's append is
+// the single point where it becomes real, and a refused or failed batch changes nothing.
+import { fromHex, parseVerifierKey, toHex, verifyDigest, type VerifierKey } from '@civic-ledger/crypto';
+import { chainKey, checkLink, type ChainHead, type ChainOutcome } from '@civic-ledger/chain';
+import { decodeSubmission, type DecodedEvent } from '@civic-ledger/events';
+import { encodeLeaf, decodeLeaf } from '@civic-ledger/leaf';
+import type {
+  CompactRange} from '@civic-ledger/merkle';
+import {
+  consistencyProof,
+  hashLeaf,
+  inclusionProof,
+  loadCompactRange,
+  newNodeBatch,
+  type NodeReader,
+} from '@civic-ledger/merkle';
+import { GENESIS_PREV, OPERATOR_ORG, SchemaError, isMovement, type Event } from '@civic-ledger/schemas';
+import {
+  StorageError,
+  type AppendBatch,
+  type LeafRecord,
+  type LedgerStore,
+  type RegistryRecord,
+  type WriterLease,
+} from '@civic-ledger/storage';
+import { LedgerError } from './errors.ts';
+import { Registry, registryEffects, type KeyState } from './registry.ts';
+import { SignaturePool } from './signature-pool.ts';
+import { Checkpointer, type CheckpointPolicy, type CheckpointSigner } from './checkpoints.ts';
+
+export interface LedgerOptions {
+  store: LedgerStore;
+  /** Log identity (the checkpoint origin line), e.g. `ledger.example-city.eu/log`. */
+  origin: string;
+  /** Signs checkpoints (the log key). */
+  logSigner: CheckpointSigner;
+  /** The operator's first key (verifier-key text): the only key the first event may use. */
+  operatorKey: string;
+  checkpoints?: Partial<CheckpointPolicy>;
+  /** Writer lease owner and length (default: pid, 30 s, renewed at a third). */
+  owner?: string;
+  leaseTtlMs?: number;
+  /** Most events in one committed batch (default 2000). */
+  maxBatch?: number;
+  /** Most queued submissions before OVERLOADED (default 100 000). */
+  maxQueue?: number;
+  /** Signature worker threads (default available parallelism; 0 = calling thread). */
+  signatureThreads?: number;
+  /** Clock in ms since the epoch (tests). */
+  now?: () => number;
+  /** Future skew allowed on claimed times (default LIMITS.maxFutureSkewMs). */
+  maxFutureSkewMs?: number;
+}
+
+/** What the ledger promises for an appended event. */
+export interface Receipt {
+  index: number;
+  eventHash: string;
+  /** Hex RFC 9162 leaf hash of the leaf bytes. */
+  leafHash: string;
+  /** Admission time (RFC 3339 UTC, ms). */
+  admitted: string;
+}
+
+export type SubmitResult =
+  { ok: true; receipt: Receipt; duplicate: boolean } | { ok: false; error: LedgerError };
+
+interface Unit {
+  items: unknown[];
+  atomic: boolean;
+  resolve: (r: SubmitResult[]) => void;
+}
+
+/** Per-batch working state: copies of everything a batch may change, with savepoints. */
+interface BatchState {
+  registry: Registry;
+  range: CompactRange;
+  heads: Map<string, ChainHead>;
+  /** chain#seq -> hash of events accepted in this batch. */
+  chainHashes: Map<string, string>;
+  /** event hash -> receipt of events accepted in this batch. */
+  accepted: Map<string, Receipt>;
+  leaves: LeafRecord[];
+  registryRecords: RegistryRecord[];
+  nodes: { ids: number[]; hashes: Uint8Array[] };
+}
+
+function snapshot(s: BatchState): BatchState {
+  return {
+    registry: s.registry.snapshot(),
+    range: s.range.clone(),
+    heads: new Map(s.heads),
+    chainHashes: new Map(s.chainHashes),
+    accepted: new Map(s.accepted),
+    leaves: [...s.leaves],
+    registryRecords: [...s.registryRecords],
+    nodes: { ids: [...s.nodes.ids], hashes: [...s.nodes.hashes] },
+  };
+}
+
+function asLedgerError(e: unknown): LedgerError {
+  if (e instanceof LedgerError) return e;
+  if (e instanceof SchemaError) return new LedgerError(e.code, e.message, { issues: e.issues }, { cause: e });
+  throw e;
+}
+
+function chainError(outcome: ChainOutcome): LedgerError | undefined {
+  switch (outcome.kind) {
+    case 'ok':
+    case 'duplicate':
+      return undefined;
+    case 'gap':
+      return new LedgerError(
+        'CHAIN_GAP',
+        `seq ${outcome.seq} skips ahead: expected seq ${outcome.expectedSeq}`,
+        {
+          expectedSeq: outcome.expectedSeq,
+          seq: outcome.seq,
+        },
+      );
+    case 'fork':
+      return new LedgerError('CHAIN_FORK', `another event is already at seq ${outcome.seq}`, {
+        seq: outcome.seq,
+        existingHash: outcome.existingHash,
+        expectedSeq: undefined,
+      });
+    case 'bad-prev':
+      return new LedgerError(
+        'CHAIN_BAD_PREV',
+        `prev does not name the chain head: expected prev ${outcome.expectedPrev}`,
+        {
+          seq: outcome.seq,
+          expectedPrev: outcome.expectedPrev,
+          prev: outcome.prev,
+        },
+      );
+    case 'invalid':
+      return new LedgerError('SCHEMA_INVALID', outcome.reason);
+  }
+}
+
+export class Ledger {
+  readonly #store: LedgerStore;
+  readonly #opts: LedgerOptions;
+  readonly #now: () => number;
+  readonly #pool: SignaturePool;
+  readonly #checkpointer: Checkpointer;
+  #lease: WriterLease;
+  #size: number;
+  #range: CompactRange;
+  #registry: Registry;
+  /** Committed chain heads this writer has seen (the store answers for the others). */
+  readonly #heads = new Map<string, ChainHead>();
+  #queue: Unit[] = [];
+  #queued = 0;
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+  #notWriter: LedgerError | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    options: LedgerOptions,
+    lease: WriterLease,
+    size: number,
+    range: CompactRange,
+    registry: Registry,
+    checkpointer: Checkpointer,
+  ) {
+    this.#store = options.store;
+    this.#opts = options;
+    this.#now = options.now ?? Date.now;
+    this.#pool = new SignaturePool(
+      options.signatureThreads === undefined ? {} : { threads: options.signatureThreads },
+    );
+    this.#lease = lease;
+    this.#size = size;
+    this.#range = range;
+    this.#registry = registry;
+    this.#checkpointer = checkpointer;
+  }
+
+  /** Opens the ledger on a store as its writer (fencing any earlier writer). */
+  static async open(options: LedgerOptions): Promise<Ledger> {
+    const store = options.store;
+    const owner = options.owner ?? `pid-${process.pid}`;
+    const ttlMs = options.leaseTtlMs ?? 30_000;
+    const lease = await store.acquireWriter({ owner, ttlMs, ...(options.now ? { now: options.now() } : {}) });
+    const head = await store.head();
+    const range = await loadCompactRange(store as NodeReader, head.size);
+    if (toHex(range.root()) !== toHex(head.rootHash)) {
+      throw new LedgerError('CORRUPT', 'stored tree nodes do not give the stored root; run rebuild');
+    }
+    const registry = Registry.fromRecords(await store.getRegistry());
+    const checkpointer = new Checkpointer(
+      store,
+      options.origin,
+      options.logSigner,
+      options.checkpoints ?? {},
+      options.now,
+    );
+    const ledger = new Ledger(options, lease, head.size, range, registry, checkpointer);
+    ledger.#renewTimer = setInterval(() => void ledger.#renew(owner, ttlMs), Math.max(1000, ttlMs / 3));
+    ledger.#renewTimer.unref();
+    checkpointer.start(() => ({ size: ledger.#size, root: ledger.#range.root() }));
+    return ledger;
+  }
+
+  async #renew(owner: string, ttlMs: number): Promise<void> {
+    try {
+      this.#lease = await this.#store.renewWriter(this.#lease, { owner, ttlMs, now: this.#now() });
+    } catch (e) {
+      if (e instanceof StorageError && e.code === 'STALE_WRITER') this.#fence(e);
+    }
+  }
+
+  #fence(cause: unknown): void {
+    this.#notWriter = new LedgerError(
+      'NOT_WRITER',
+      'another process has become the log writer',
+      {},
+      { cause },
+    );
+  }
+
+  /** Size of the committed log. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Root of the committed log. */
+  get rootHash(): Uint8Array {
+    return this.#range.root();
+  }
+
+  /** Whether this process still holds the writer lease and accepts submissions. */
+  get writable(): boolean {
+    return !this.#closed && this.#notWriter === undefined;
+  }
+
+  get signatureThreads(): number {
+    return this.#pool.threads;
+  }
+
+  /**
+   * Submits signed events (bytes, JSON text or parsed values of the wire form). Each gets
+   * a receipt or an error; duplicates get their original receipt. With `atomic`, either
+   * every event is appended or none is (the others then fail with BATCH_REFUSED).
+   */
+  submit(items: readonly unknown[], options: { atomic?: boolean } = {}): Promise<SubmitResult[]> {
+    if (this.#closed)
+      return Promise.resolve(
+        items.map(() => ({ ok: false, error: new LedgerError('LEDGER_CLOSED', 'the ledger is closed') })),
+      );
+    if (this.#notWriter) return Promise.resolve(items.map(() => ({ ok: false, error: this.#notWriter! })));
+    if (this.#queued + items.length > (this.#opts.maxQueue ?? 100_000)) {
+      return Promise.resolve(
+        items.map(() => ({
+          ok: false,
+          error: new LedgerError('OVERLOADED', 'too many queued submissions; retry later'),
+        })),
+      );
+    }
+    return new Promise((resolve) => {
+      this.#queue.push({ items: [...items], atomic: options.atomic ?? false, resolve });
+      this.#queued += items.length;
+      if (this.#flushing === undefined) this.#flushing = this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const max = this.#opts.maxBatch ?? 2000;
+        const units: Unit[] = [];
+        let n = 0;
+        while (this.#queue.length > 0 && (n === 0 || n + this.#queue[0]!.items.length <= max)) {
+          const u = this.#queue.shift()!;
+          units.push(u);
+          n += u.items.length;
+        }
+        this.#queued -= n;
+        await this.#processBatch(units);
+      }
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  async #processBatch(units: Unit[]): Promise<void> {
+    const results: SubmitResult[][] = units.map((u) => new Array<SubmitResult>(u.items.length));
+    const now = this.#now();
+    const skew = this.#opts.maxFutureSkewMs;
+    // 1. Decode everything (schema, canonical form, hash).
+    const decoded = units.map((u, ui) =>
+      u.items.map((item, i) => {
+        try {
+          return decodeSubmission(item, skew === undefined ? { now } : { now, maxFutureSkewMs: skew });
+        } catch (e) {
+          results[ui]![i] = { ok: false, error: asLedgerError(e) };
+          return undefined;
+        }
+      }),
+    );
+    const all = decoded.flat().filter((d): d is DecodedEvent => d !== undefined);
+
+    // 2. Signatures, in parallel, with keys from the committed registry; events whose key
+    //    depends on this batch's own key events are verified when reached in step 3.
+    const jobs: { d: DecodedEvent; key: KeyState }[] = [];
+    for (const d of all) {
+      const k = this.#registry.key(d.event.key);
+      if (k && k.revokedAt === undefined) jobs.push({ d, key: k });
+    }
+    const verified = new Map<DecodedEvent, { key: KeyState; ok: boolean }>();
+    const sigOk = await this.#pool.verify(
+      jobs.map((j) => ({ key: j.key.verifier, digest: fromHex(j.d.hash), signature: j.d.signature })),
+    );
+    jobs.forEach((j, i) => verified.set(j.d, { key: j.key, ok: sigOk[i]! }));
+
+    // 3. Committed state needed by the chain and input checks, read in a few batched calls.
+    await this.#loadHeads(all);
+    const prior = await this.#priorEntries(all);
+    const inputs = await this.#knownInputs(all);
+
+    // 4. Sequential admission on a copy of the state.
+    let state: BatchState = {
+      registry: this.#registry.child(),
+      range: this.#range.clone(),
+      heads: new Map(),
+      chainHashes: new Map(),
+      accepted: new Map(),
+      leaves: [],
+      registryRecords: [],
+      nodes: newNodeBatch(),
+    };
+    const duplicates: { ui: number; i: number; hash: string }[] = [];
+    const admittedAt = new Date(now).toISOString();
+    for (let ui = 0; ui < units.length; ui++) {
+      const unit = units[ui]!;
+      const save = unit.atomic ? snapshot(state) : undefined;
+      let unitFailed = false;
+      for (let i = 0; i < unit.items.length; i++) {
+        const d = decoded[ui]![i];
+        if (d === undefined) {
+          unitFailed = true;
+          continue;
+        }
+        try {
+          const r = this.#admit(d, state, verified, prior, inputs, admittedAt);
+          if (r === 'duplicate') duplicates.push({ ui, i, hash: d.hash });
+          else results[ui]![i] = { ok: true, receipt: r, duplicate: false };
+        } catch (e) {
+          results[ui]![i] = { ok: false, error: asLedgerError(e) };
+          unitFailed = true;
+        }
+      }
+      if (unit.atomic && unitFailed) {
+        state = save!;
+        for (let i = 0; i < unit.items.length; i++) {
+          const r = results[ui]![i];
+          if (r === undefined || r.ok) {
+            results[ui]![i] = {
+              ok: false,
+              error: new LedgerError(
+                'BATCH_REFUSED',
+                'another event of this all-or-nothing batch was refused',
+              ),
+            };
+          }
+        }
+        for (let k = duplicates.length - 1; k >= 0 && duplicates[k]!.ui === ui; k--) duplicates.pop();
+      }
+    }
+
+    // 5. Commit, then answer.
+    if (state.leaves.length > 0) {
+      const batch: AppendBatch = {
+        leaves: state.leaves,
+        nodes: state.nodes,
+        registry: state.registryRecords,
+        rootHash: state.range.root(),
+      };
+      try {
+        await this.#store.append(this.#lease, this.#size, batch);
+      } catch (e) {
+        if (e instanceof StorageError && (e.code === 'STALE_WRITER' || e.code === 'SIZE_CONFLICT'))
+          this.#fence(e);
+        const error =
+          this.#notWriter ??
+          new LedgerError(
+            'STORE_FAILED',
+            `the store refused the batch: ${(e as Error).message}`,
+            {},
+            { cause: e },
+          );
+        for (const r of results)
+          for (let i = 0; i < r.length; i++) if (r[i] === undefined || r[i]!.ok) r[i] = { ok: false, error };
+        units.forEach((u, ui) => u.resolve(results[ui]!));
+        return;
+      }
+      this.#size += state.leaves.length;
+      this.#range = state.range;
+      this.#registry.absorb(state.registry);
+      for (const [k, h] of state.heads) this.#heads.set(k, h);
+    }
+    // Duplicates are answered with the original receipt (from this batch or the log).
+    for (const dup of duplicates) {
+      const receipt = state.accepted.get(dup.hash) ?? (await this.receiptFor(dup.hash));
+      results[dup.ui]![dup.i] = receipt
+        ? { ok: true, receipt, duplicate: true }
+        : { ok: false, error: new LedgerError('STORE_FAILED', 'duplicate whose original could not be read') };
+    }
+    // Checkpoint policy first, so a caller that has its receipt sees any checkpoint it triggered.
+    if (state.leaves.length > 0) {
+      await this.#checkpointer.onAppend(this.#size, this.#range.root()).catch(() => undefined);
+    }
+    units.forEach((u, ui) => u.resolve(results[ui]!));
+  }
+
+  /** Admits one decoded event into `state`, or throws the reason it is refused. */
+  #admit(
+    d: DecodedEvent,
+    state: BatchState,
+    verified: Map<DecodedEvent, { key: KeyState; ok: boolean }>,
+    prior: Map<string, string>,
+    inputs: Set<string>,
+    admittedAt: string,
+  ): Receipt | 'duplicate' {
+    const e = d.event;
+    const index = this.#size + state.leaves.length;
+    const chain = chainKey(e.emitter, e.stream);
+
+    // Chain first: a duplicate is answered with its receipt whatever else has changed since.
+    const head = state.heads.get(chain) ?? this.#heads.get(chain) ?? { seq: 0, hash: GENESIS_PREV };
+    const outcome = checkLink(
+      head,
+      { seq: e.seq, prev: e.prev, hash: d.hash },
+      (seq) => state.chainHashes.get(`${chain}#${seq}`) ?? prior.get(`${chain}#${seq}`),
+    );
+    if (outcome.kind === 'duplicate') return 'duplicate';
+
+    // Key valid at this ledger position, and the signature.
+    this.#checkKeyAndSignature(d, index, state.registry, verified);
+    const chainErr = chainError(outcome);
+    if (chainErr) throw chainErr;
+
+    // Authorisation that needs the registry: the emitter exists; roles for attest/finding.
+    if (e.emitter !== OPERATOR_ORG) {
+      const org = state.registry.org(e.emitter);
+      if (!org)
+        throw new LedgerError('UNKNOWN_EMITTER', `organization ${e.emitter} is not registered`, {
+          emitter: e.emitter,
+        });
+      if (e.type === 'attest' && org.role !== 'oversight') {
+        throw new LedgerError('NOT_PERMITTED', 'only oversight bodies emit attest events', { type: e.type });
+      }
+      if (e.type === 'finding' && org.role !== 'compliance') {
+        throw new LedgerError('NOT_PERMITTED', 'only the compliance service emits finding events', {
+          type: e.type,
+        });
+      }
+    }
+    // Lineage: every input is already in the log (or earlier in this batch).
+    if (isMovement(e)) {
+      for (const h of e.inputs) {
+        if (!inputs.has(h) && !state.accepted.has(h)) {
+          throw new LedgerError('UNKNOWN_INPUT', `input ${h} is not in the log`, { input: h });
+        }
+      }
+    }
+    const effects = registryEffects(e, index, state.registry);
+
+    // Accepted: record everything on the batch state.
+    const signature = Buffer.from(d.signature).toString('base64');
+    const leaf = encodeLeaf({ index, admitted: admittedAt, eventCanonical: d.canonical, signature });
+    const leafHash = hashLeaf(leaf);
+    state.range.append(leafHash, state.nodes);
+    state.leaves.push({ index, leaf, eventHash: d.hash, chain, seq: e.seq });
+    for (const rec of effects) {
+      state.registry.apply(rec);
+      state.registryRecords.push(rec);
+    }
+    state.heads.set(chain, { seq: e.seq, hash: d.hash });
+    state.chainHashes.set(`${chain}#${e.seq}`, d.hash);
+    const receipt: Receipt = { index, eventHash: d.hash, leafHash: toHex(leafHash), admitted: admittedAt };
+    state.accepted.set(d.hash, receipt);
+    return receipt;
+  }
+
+  #checkKeyAndSignature(
+    d: DecodedEvent,
+    index: number,
+    registry: Registry,
+    verified: Map<DecodedEvent, { key: KeyState; ok: boolean }>,
+  ): void {
+    const e = d.event;
+    let key: VerifierKey;
+    const state = registry.key(e.key);
+    if (state === undefined) {
+      // The very first event of a ledger is the operator adding its own configured key,
+      // signed by that key: the trust anchor, pinned by configuration.
+      if (index === 0 && isGenesisKeyEvent(e, this.#opts.operatorKey)) {
+        key = parseVerifierKey(this.#opts.operatorKey);
+      } else {
+        throw new LedgerError('UNKNOWN_KEY', `key ${e.key} is not registered at ledger index ${index}`, {
+          key: e.key,
+        });
+      }
+    } else {
+      if (state.revokedAt !== undefined) {
+        throw new LedgerError('KEY_REVOKED', `key ${e.key} was revoked at ledger index ${state.revokedAt}`, {
+          key: e.key,
+          revokedAt: state.revokedAt,
+        });
+      }
+      key = state.verifier;
+      const pre = verified.get(d);
+      if (pre !== undefined && pre.key.verifier === key) {
+        if (!pre.ok)
+          throw new LedgerError('BAD_SIGNATURE', `signature does not verify with key ${e.key}`, {
+            key: e.key,
+          });
+        return;
+      }
+    }
+    if (!verifyDigest(key, 'event', fromHex(d.hash), d.signature)) {
+      throw new LedgerError('BAD_SIGNATURE', `signature does not verify with key ${e.key}`, { key: e.key });
+    }
+  }
+
+  async #loadHeads(all: DecodedEvent[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const d of all) {
+      const k = chainKey(d.event.emitter, d.event.stream);
+      if (!this.#heads.has(k)) missing.add(k);
+    }
+    for (const k of missing) {
+      const h = await this.#store.getChainHead(k);
+      this.#heads.set(k, h ? { seq: h.seq, hash: h.eventHash } : { seq: 0, hash: GENESIS_PREV });
+    }
+  }
+
+  /** Hashes at chain positions below the head that this batch names (duplicate or fork?). */
+  async #priorEntries(all: DecodedEvent[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const d of all) {
+      const k = chainKey(d.event.emitter, d.event.stream);
+      const head = this.#heads.get(k)!;
+      if (d.event.seq <= head.seq) {
+        const entry = await this.#store.getChainEntry(k, d.event.seq);
+        if (entry) out.set(`${k}#${d.event.seq}`, entry.eventHash);
+      }
+    }
+    return out;
+  }
+
+  async #knownInputs(all: DecodedEvent[]): Promise<Set<string>> {
+    const wanted = new Set<string>();
+    for (const d of all) if (isMovement(d.event)) for (const h of d.event.inputs) wanted.add(h);
+    if (wanted.size === 0) return new Set();
+    const found = await this.#store.getLeavesByEventHash([...wanted]);
+    return new Set(found.map((l) => l.eventHash));
+  }
+
+  /** The receipt of an event already in the log, from its leaf. */
+  async receiptFor(eventHash: string): Promise<Receipt | undefined> {
+    const [leaf] = await this.#store.getLeavesByEventHash([eventHash]);
+    if (!leaf) return undefined;
+    const decoded = decodeLeaf(leaf.leaf);
+    return { index: leaf.index, eventHash, leafHash: toHex(hashLeaf(leaf.leaf)), admitted: decoded.admitted };
+  }
+
+  /** Inclusion proof of the leaf at `index` in the tree of size `size`. */
+  async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    return inclusionProof(this.#store as NodeReader, index, size);
+  }
+
+  /** Consistency proof between tree sizes. */
+  async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
+    return consistencyProof(this.#store as NodeReader, size1, size2);
+  }
+
+  /** Signs a checkpoint of the current size now (if it has none yet) and returns it. */
+  async checkpointNow(): Promise<{ size: number; note: string }> {
+    await this.#flushing;
+    return this.#checkpointer.checkpoint(this.#size, this.#range.root());
+  }
+
+  /** Waits for queued work, stops timers, releases workers. The store stays open. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#flushing) await this.#flushing;
+    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    await this.#checkpointer.stop();
+    await this.#pool.close();
+    if (this.#notWriter === undefined) await this.#store.releaseWriter(this.#lease).catch(() => undefined);
+  }
+}
+
+function isGenesisKeyEvent(e: Event, operatorKey: string): boolean {
+  return (
+    e.type === 'key' &&
+    e.action === 'add' &&
+    e.emitter === OPERATOR_ORG &&
+    e.subjectOrg === OPERATOR_ORG &&
+    e.subjectKey === e.key &&
+    e.publicKey === operatorKey.trim() &&
+    e.seq === 1
+  );
+}

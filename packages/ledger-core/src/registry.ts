@@ -1,0 +1,182 @@
+// Who exists and which keys are in force, derived from the log (register and key events)
+// and rebuilt from it. Time is ledger order: a key is valid for an event when it was added
+// at an earlier ledger index and not revoked at an earlier index, whatever the events
+// claim about time.
+import { canonicalize } from '@civic-ledger/canonical-json';
+import { parseVerifierKey, type VerifierKey } from '@civic-ledger/crypto';
+import { OPERATOR_ORG, type Event } from '@civic-ledger/schemas';
+import type { RegistryRecord } from '@civic-ledger/storage';
+import { LedgerError } from './errors.ts';
+
+export interface KeyState {
+  name: string;
+  org: string;
+  verifier: VerifierKey;
+  addedAt: number;
+  recovered: boolean;
+  revokedAt: number | undefined;
+  compromisedSince: string | undefined;
+}
+
+export interface OrgState {
+  id: string;
+  role: string;
+  registeredAt: number;
+}
+
+export interface ResourceState {
+  id: string;
+  kind: 'source' | 'dataset';
+  org: string;
+  registeredAt: number;
+}
+
+/** Registry state; an overlay (`child()`) holds a batch's changes until it commits. */
+export class Registry {
+  readonly #parent: Registry | undefined;
+  readonly #orgs = new Map<string, OrgState>();
+  readonly #keys = new Map<string, KeyState>();
+  readonly #resources = new Map<string, ResourceState>();
+
+  constructor(parent?: Registry) {
+    this.#parent = parent;
+  }
+
+  static fromRecords(records: readonly RegistryRecord[]): Registry {
+    const r = new Registry();
+    for (const rec of records) r.apply(rec);
+    return r;
+  }
+
+  child(): Registry {
+    return new Registry(this);
+  }
+
+  /** Copies an overlay's changes into this registry (its parent). */
+  absorb(overlay: Registry): void {
+    for (const [k, v] of overlay.#orgs) this.#orgs.set(k, v);
+    for (const [k, v] of overlay.#keys) this.#keys.set(k, v);
+    for (const [k, v] of overlay.#resources) this.#resources.set(k, v);
+  }
+
+  /** A copy of an overlay (same parent), for savepoints within a batch. */
+  snapshot(): Registry {
+    const s = new Registry(this.#parent);
+    s.absorb(this);
+    return s;
+  }
+
+  org(id: string): OrgState | undefined {
+    return this.#orgs.get(id) ?? this.#parent?.org(id);
+  }
+
+  key(name: string): KeyState | undefined {
+    return this.#keys.get(name) ?? this.#parent?.key(name);
+  }
+
+  resource(id: string): ResourceState | undefined {
+    return this.#resources.get(id) ?? this.#parent?.resource(id);
+  }
+
+  /** Applies one stored registry record (replaying the log, or committing a batch). */
+  apply(rec: RegistryRecord): void {
+    const data = JSON.parse(rec.data) as Record<string, string | undefined>;
+    switch (rec.kind) {
+      case 'organization':
+        this.#orgs.set(rec.id, { id: rec.id, role: data['role'] ?? 'agency', registeredAt: rec.index });
+        break;
+      case 'source':
+      case 'dataset':
+        this.#resources.set(rec.id, { id: rec.id, kind: rec.kind, org: rec.org, registeredAt: rec.index });
+        break;
+      case 'key-add':
+      case 'key-recover':
+        this.#keys.set(rec.id, {
+          name: rec.id,
+          org: rec.org,
+          verifier: parseVerifierKey(data['publicKey'] ?? ''),
+          addedAt: rec.index,
+          recovered: rec.kind === 'key-recover',
+          revokedAt: undefined,
+          compromisedSince: undefined,
+        });
+        break;
+      case 'key-revoke': {
+        const k = this.key(rec.id);
+        if (k)
+          this.#keys.set(rec.id, { ...k, revokedAt: rec.index, compromisedSince: data['compromisedSince'] });
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * The registry records an accepted event produces, after checking it against the registry
+ * (duplicate registrations, unknown subjects, revoking what is not there). Throws
+ * LedgerError; returns [] for events that change no registry state.
+ */
+export function registryEffects(e: Event, index: number, reg: Registry): RegistryRecord[] {
+  if (e.type === 'register') {
+    const s = e.subject;
+    if (s.kind === 'organization') {
+      if (s.id === OPERATOR_ORG || reg.org(s.id)) {
+        throw new LedgerError('ALREADY_REGISTERED', `organization ${s.id} is already registered`, {
+          id: s.id,
+        });
+      }
+      return [{ index, kind: 'organization', id: s.id, org: s.id, data: canonicalize({ role: s.role }) }];
+    }
+    if (reg.resource(s.id))
+      throw new LedgerError('ALREADY_REGISTERED', `${s.kind} ${s.id} is already registered`, { id: s.id });
+    return [{ index, kind: s.kind, id: s.id, org: e.emitter, data: '{}' }];
+  }
+  if (e.type === 'key') {
+    if (e.subjectOrg !== OPERATOR_ORG && !reg.org(e.subjectOrg)) {
+      throw new LedgerError('UNKNOWN_SUBJECT', `organization ${e.subjectOrg} is not registered`, {
+        org: e.subjectOrg,
+      });
+    }
+    const existing = reg.key(e.subjectKey);
+    if (e.action === 'revoke') {
+      if (!existing)
+        throw new LedgerError('UNKNOWN_SUBJECT', `key ${e.subjectKey} is not registered`, {
+          key: e.subjectKey,
+        });
+      if (existing.revokedAt !== undefined) {
+        throw new LedgerError('ALREADY_REGISTERED', `key ${e.subjectKey} is already revoked`, {
+          key: e.subjectKey,
+        });
+      }
+      const data = e.compromisedSince === undefined ? {} : { compromisedSince: e.compromisedSince };
+      return [{ index, kind: 'key-revoke', id: e.subjectKey, org: e.subjectOrg, data: canonicalize(data) }];
+    }
+    if (existing)
+      throw new LedgerError('ALREADY_REGISTERED', `key ${e.subjectKey} is already registered`, {
+        key: e.subjectKey,
+      });
+    try {
+      parseVerifierKey(e.publicKey ?? '');
+    } catch (cause) {
+      throw new LedgerError(
+        'SCHEMA_INVALID',
+        `publicKey is not a valid verifier key: ${(cause as Error).message}`,
+        {
+          issues: [
+            { path: '/publicKey', rule: 'C2SP verifier key text whose key id matches', code: 'custom' },
+          ],
+        },
+      );
+    }
+    return [
+      {
+        index,
+        kind: e.action === 'recover' ? 'key-recover' : 'key-add',
+        id: e.subjectKey,
+        org: e.subjectOrg,
+        data: canonicalize({ publicKey: e.publicKey }),
+      },
+    ];
+  }
+  return [];
+}

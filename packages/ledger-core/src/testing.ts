@@ -1,0 +1,102 @@
+// Test support: an emitter that numbers, links and signs its own events, and a ledger
+// bootstrapped with an operator. For tests of code above the core; the client SDK is the
+// production emitter.
+import { formatVerifierKey, generateSigningKey, type SigningKey } from '@civic-ledger/crypto';
+import { signEvent, type SignedEventWire } from '@civic-ledger/events';
+import { GENESIS_PREV, OPERATOR_ORG, type EventInput } from '@civic-ledger/schemas';
+
+type Body = Omit<EventInput, 'v' | 'emitter' | 'stream' | 'seq' | 'prev' | 'time' | 'key'>;
+
+/** A submission in wire form; `hash` (the event hash) is not enumerable, so it is not sent. */
+export type TestSubmission = SignedEventWire & { readonly hash: string };
+
+function withHash(wire: SignedEventWire, hash: string): TestSubmission {
+  return Object.defineProperty({ ...wire }, 'hash', { value: hash, enumerable: false }) as TestSubmission;
+}
+
+export class TestEmitter {
+  readonly org: string;
+  readonly stream: string;
+  key: SigningKey;
+  seq = 0;
+  prev = GENESIS_PREV;
+  time = '2026-11-02T08:00:00Z';
+
+  constructor(org: string, options: { key?: SigningKey; stream?: string } = {}) {
+    this.org = org;
+    this.stream = options.stream ?? 'main';
+    this.key = options.key ?? generateSigningKey(`${org}/k1`);
+  }
+
+  get verifierKey(): string {
+    return formatVerifierKey(this.key);
+  }
+
+  /** The next event of this chain, signed; advances seq/prev. */
+  next(body: Body): TestSubmission {
+    const event = {
+      v: 1,
+      emitter: this.org,
+      stream: this.stream,
+      seq: this.seq + 1,
+      prev: this.prev,
+      time: this.time,
+      key: this.key.name,
+      ...body,
+    } as EventInput;
+    const signed = signEvent(event, this.key);
+    this.seq += 1;
+    this.prev = signed.hash;
+    return withHash(signed.wire, signed.hash);
+  }
+
+  /** Builds an event without advancing the chain (for gaps, forks and other refusals). */
+  peek(body: Body, overrides: Record<string, unknown> = {}, key: SigningKey = this.key): TestSubmission {
+    const event = {
+      v: 1,
+      emitter: this.org,
+      stream: this.stream,
+      seq: this.seq + 1,
+      prev: this.prev,
+      time: this.time,
+      key: this.key.name,
+      ...body,
+      ...overrides,
+    } as EventInput;
+    const signed = signEvent(event, key);
+    return withHash(signed.wire, signed.hash);
+  }
+}
+
+/** The operator's genesis event: it adds its own (configured) key, signed by it. */
+export function genesisEvent(operator: TestEmitter): TestSubmission {
+  return operator.next({
+    type: 'key',
+    action: 'add',
+    subjectOrg: OPERATOR_ORG,
+    subjectKey: operator.key.name,
+    publicKey: operator.verifierKey,
+  } as Body);
+}
+
+export function registerOrg(operator: TestEmitter, id: string, role: string): TestSubmission {
+  return operator.next({
+    type: 'register',
+    subject: { kind: 'organization', id, name: `Org ${id}`, role, jurisdiction: 'NL' },
+  } as Body);
+}
+
+export function addKey(
+  by: TestEmitter,
+  org: string,
+  verifierKeyText: string,
+  keyName: string,
+): TestSubmission {
+  return by.next({
+    type: 'key',
+    action: 'add',
+    subjectOrg: org,
+    subjectKey: keyName,
+    publicKey: verifierKeyText,
+  } as Body);
+}

@@ -1,0 +1,15 @@
+export type {
+  LedgerHead,
+  LeafRecord,
+  RegistryRecord,
+  CheckpointRecord,
+  AppendBatch,
+  WriterLease,
+  AcquireOptions,
+  ChainEntry,
+  LedgerStore,
+} from './types.ts';
+export { SqliteStore, type SqliteStoreOptions } from './sqlite.ts';
+export { MemoryStore, type MemoryStoreOptions } from './memory.ts';
+export { StorageError, type StorageErrorCode } from './errors.ts';
+export { hashKey, nodeWithin } from './batch.ts';

@@ -8,8 +8,7 @@ import { fromHex, parseVerifierKey, toHex, verifyDigest, type VerifierKey } from
 import { chainKey, checkLink, type ChainHead, type ChainOutcome } from '@civic-ledger/chain';
 import { decodeSubmission, type DecodedEvent } from '@civic-ledger/events';
 import { encodeLeaf, decodeLeaf } from '@civic-ledger/leaf';
-import type {
-  CompactRange} from '@civic-ledger/merkle';
+import type { CompactRange } from '@civic-ledger/merkle';
 import {
   consistencyProof,
   hashLeaf,

@@ -65,12 +65,24 @@ export interface Receipt {
   admitted: string;
 }
 
+export interface SubmitOptions {
+  /** Either every event is appended or none is (the others fail with BATCH_REFUSED). */
+  atomic?: boolean;
+  /**
+   * The caller has already verified these signatures (replaying or migrating a log that
+   * was verified end to end). Keys, chains and everything else are still checked. Never
+   * set this for input from the network.
+   */
+  signaturesVerified?: boolean;
+}
+
 export type SubmitResult =
   { ok: true; receipt: Receipt; duplicate: boolean } | { ok: false; error: LedgerError };
 
 interface Unit {
   items: unknown[];
   atomic: boolean;
+  signaturesVerified: boolean;
   resolve: (r: SubmitResult[]) => void;
 }
 
@@ -249,7 +261,7 @@ export class Ledger {
    * a receipt or an error; duplicates get their original receipt. With `atomic`, either
    * every event is appended or none is (the others then fail with BATCH_REFUSED).
    */
-  submit(items: readonly unknown[], options: { atomic?: boolean } = {}): Promise<SubmitResult[]> {
+  submit(items: readonly unknown[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
     if (this.#closed)
       return Promise.resolve(
         items.map(() => ({ ok: false, error: new LedgerError('LEDGER_CLOSED', 'the ledger is closed') })),
@@ -264,7 +276,12 @@ export class Ledger {
       );
     }
     return new Promise((resolve) => {
-      this.#queue.push({ items: [...items], atomic: options.atomic ?? false, resolve });
+      this.#queue.push({
+        items: [...items],
+        atomic: options.atomic ?? false,
+        signaturesVerified: options.signaturesVerified ?? false,
+        resolve,
+      });
       this.#queued += items.length;
       if (this.#flushing === undefined) this.#flushing = this.#drain();
     });
@@ -305,11 +322,16 @@ export class Ledger {
       }),
     );
     const all = decoded.flat().filter((d): d is DecodedEvent => d !== undefined);
+    const trusted = new Set<DecodedEvent>();
+    units.forEach((u, ui) => {
+      if (u.signaturesVerified) for (const d of decoded[ui]!) if (d) trusted.add(d);
+    });
 
     // 2. Signatures, in parallel, with keys from the committed registry; events whose key
     //    depends on this batch's own key events are verified when reached in step 3.
     const jobs: { d: DecodedEvent; key: KeyState }[] = [];
     for (const d of all) {
+      if (trusted.has(d)) continue;
       const k = this.#registry.key(d.event.key);
       if (k && k.revokedAt === undefined) jobs.push({ d, key: k });
     }
@@ -348,7 +370,7 @@ export class Ledger {
           continue;
         }
         try {
-          const r = this.#admit(d, state, verified, prior, inputs, admittedAt);
+          const r = this.#admit(d, state, verified, prior, inputs, admittedAt, unit.signaturesVerified);
           if (r === 'duplicate') duplicates.push({ ui, i, hash: d.hash });
           else results[ui]![i] = { ok: true, receipt: r, duplicate: false };
         } catch (e) {
@@ -427,6 +449,7 @@ export class Ledger {
     prior: Map<string, string>,
     inputs: Set<string>,
     admittedAt: string,
+    signatureVerified: boolean,
   ): Receipt | 'duplicate' {
     const e = d.event;
     const index = this.#size + state.leaves.length;
@@ -442,7 +465,7 @@ export class Ledger {
     if (outcome.kind === 'duplicate') return 'duplicate';
 
     // Key valid at this ledger position, and the signature.
-    this.#checkKeyAndSignature(d, index, state.registry, verified);
+    this.#checkKeyAndSignature(d, index, state.registry, verified, signatureVerified);
     const chainErr = chainError(outcome);
     if (chainErr) throw chainErr;
 
@@ -494,6 +517,7 @@ export class Ledger {
     index: number,
     registry: Registry,
     verified: Map<DecodedEvent, { key: KeyState; ok: boolean }>,
+    signatureVerified: boolean,
   ): void {
     const e = d.event;
     let key: VerifierKey;
@@ -516,6 +540,7 @@ export class Ledger {
         });
       }
       key = state.verifier;
+      if (signatureVerified) return;
       const pre = verified.get(d);
       if (pre !== undefined && pre.key.verifier === key) {
         if (!pre.ok)

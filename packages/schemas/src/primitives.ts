@@ -74,15 +74,16 @@ export const duration = z.string().regex(ISO_DURATION, 'duration: ISO 8601, e.g.
 
 export const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+// Strings and numbers compare by value in a Set; objects by their JSON text.
+function distinct(a: readonly unknown[]): boolean {
+  if (a.length < 2) return true;
+  const keys = a.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : x));
+  return new Set(keys).size === a.length;
+}
+
 /** A bounded list of distinct items. */
 export function list<T extends z.ZodType>(item: T, max: number = LIMITS.maxListItems) {
-  return z
-    .array(item)
-    .max(max)
-    .refine(
-      (a) => new Set(a.map((x) => JSON.stringify(x))).size === a.length,
-      'list: items must be distinct',
-    );
+  return z.array(item).max(max).refine(distinct, 'list: items must be distinct');
 }
 
 /** HTTPS (or URN) reference to a public document: a privacy statement, a register entry, an assessment. */

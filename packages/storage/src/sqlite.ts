@@ -39,9 +39,10 @@ CREATE TABLE IF NOT EXISTS head (
   owner TEXT, expires INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS leaves (
-  idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL,
+  idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, lhash BLOB,
   ehash TEXT NOT NULL, hkey INTEGER NOT NULL, chain TEXT NOT NULL, seq INTEGER NOT NULL
 );
+-- Interior nodes only; leaf hashes (level 0) live in leaves.lhash, saving a row per entry.
 CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS registry (
   idx INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, org TEXT NOT NULL, data TEXT NOT NULL
@@ -91,8 +92,10 @@ export class SqliteStore implements LedgerStore {
       renewLease: p('UPDATE head SET expires = ? WHERE id = 1 AND epoch = ? AND owner = ?'),
       moveHead: p('UPDATE head SET size = ?, root = ? WHERE id = 1 AND size = ? AND epoch = ?'),
       insertLeaf: p(
-        'INSERT OR REPLACE INTO leaves (idx, leaf, ehash, hkey, chain, seq) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO leaves (idx, leaf, lhash, ehash, hkey, chain, seq) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
+      setLeafHash: p('UPDATE leaves SET lhash = ? WHERE idx = ?'),
+      leafHash: p('SELECT lhash FROM leaves WHERE idx = ?'),
       insertNode: p('INSERT OR REPLACE INTO nodes (id, hash) VALUES (?, ?)'),
       insertRegistry: p('INSERT INTO registry (idx, kind, id, org, data) VALUES (?, ?, ?, ?, ?)'),
       leaves: p('SELECT idx, leaf, ehash, chain, seq FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx'),
@@ -197,16 +200,57 @@ export class SqliteStore implements LedgerStore {
   }
 
   #writeRows(batch: AppendBatch, withLeaves: boolean): void {
-    if (withLeaves) {
-      const ins = this.#s['insertLeaf']!;
-      for (const l of batch.leaves)
-        ins.run(l.index, l.leaf, l.eventHash, hashKey(l.eventHash), l.chain, l.seq);
-    }
-    const node = this.#s['insertNode']!;
     const { ids, hashes } = batch.nodes;
-    for (let i = 0; i < ids.length; i++) node.run(ids[i]!, hashes[i]!);
+    // Leaf hashes (even node ids) go into their leaf row.
+    const leafHashes = new Map<number, Uint8Array>();
+    for (let i = 0; i < ids.length; i++) if (ids[i]! % 2 === 0) leafHashes.set(ids[i]! / 2, hashes[i]!);
+    if (withLeaves) {
+      const rows: unknown[][] = [];
+      for (const l of batch.leaves) {
+        rows.push([
+          l.index,
+          l.leaf,
+          leafHashes.get(l.index) ?? null,
+          l.eventHash,
+          hashKey(l.eventHash),
+          l.chain,
+          l.seq,
+        ]);
+        leafHashes.delete(l.index);
+      }
+      this.#insertMany('leaves (idx, leaf, lhash, ehash, hkey, chain, seq)', 7, rows);
+    }
+    const setLeafHash = this.#s['setLeafHash']!;
+    for (const [index, hash] of leafHashes) setLeafHash.run(hash, index);
+    const nodeRows: unknown[][] = [];
+    for (let i = 0; i < ids.length; i++) if (ids[i]! % 2 === 1) nodeRows.push([ids[i]!, hashes[i]!]);
+    this.#insertMany('nodes (id, hash)', 2, nodeRows);
     const reg = this.#s['insertRegistry']!;
     for (const r of batch.registry) reg.run(r.index, r.kind, r.id, r.org, r.data);
+  }
+
+  // Multi-row INSERTs: one statement call per ROWS_PER_INSERT rows instead of per row
+  // (the per-call binding overhead dominates small rows).
+  readonly #multi = new Map<string, StatementSync>();
+  #insertMany(target: string, columns: number, rows: unknown[][]): void {
+    const ROWS_PER_INSERT = 64;
+    let i = 0;
+    while (i < rows.length) {
+      const n = Math.min(ROWS_PER_INSERT, rows.length - i);
+      const key = `${target}#${n}`;
+      let stmt = this.#multi.get(key);
+      if (stmt === undefined) {
+        const tuple = `(${Array.from({ length: columns }, () => '?').join(',')})`;
+        stmt = this.#db.prepare(
+          `INSERT OR REPLACE INTO ${target} VALUES ${Array.from({ length: n }, () => tuple).join(',')}`,
+        );
+        this.#multi.set(key, stmt);
+      }
+      const params: unknown[] = [];
+      for (let k = i; k < i + n; k++) for (const v of rows[k]!) params.push(v);
+      stmt.run(...(params as never[]));
+      i += n;
+    }
   }
 
   async getLeaves(from: number, to: number): Promise<LeafRecord[]> {
@@ -252,11 +296,13 @@ export class SqliteStore implements LedgerStore {
   /** Synchronous node reads (a merkle SyncNodeReader): proofs without a promise per call. */
   getNodesSync(ids: readonly NodeId[]): Array<Uint8Array | undefined> {
     const size = this.#headRow().size;
-    const stmt = this.#s['node']!;
+    const node = this.#s['node']!;
+    const leaf = this.#s['leafHash']!;
     return ids.map((id) => {
       if (!nodeWithin(id, size)) return undefined;
-      const r = stmt.get(id) as { hash: Uint8Array } | undefined;
-      return r?.hash;
+      if (id % 2 === 0)
+        return (leaf.get(id / 2) as { lhash: Uint8Array | null } | undefined)?.lhash ?? undefined;
+      return (node.get(id) as { hash: Uint8Array } | undefined)?.hash;
     });
   }
 
@@ -307,7 +353,7 @@ export class SqliteStore implements LedgerStore {
     this.#open();
     this.#tx(() => {
       if (this.#headRow().epoch !== lease.epoch) throw new StorageError('STALE_WRITER', 'fenced');
-      this.#db.exec('DELETE FROM nodes; DELETE FROM registry;');
+      this.#db.exec('DELETE FROM nodes; DELETE FROM registry; UPDATE leaves SET lhash = NULL;');
       this.#db.exec(
         'DROP INDEX IF EXISTS leaves_hkey; DROP INDEX IF EXISTS leaves_chain; DROP INDEX IF EXISTS registry_id;',
       );

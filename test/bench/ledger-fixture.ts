@@ -1,0 +1,38 @@
+// A bootstrapped ledger for benchmarks: operator genesis, one agency with a key.
+import { formatSigningKey, signingKeyFromSeed, type SigningKey } from '@civic-ledger/crypto';
+import { Ledger } from '@civic-ledger/ledger-core';
+import { addKey, genesisEvent, registerOrg, TestEmitter } from '@civic-ledger/ledger-core/testing';
+import { signerFromKeyText } from '@civic-ledger/signed-note';
+import type { LedgerStore } from '@civic-ledger/storage';
+
+export const AGENCY = 'transport-agency';
+export const agencyKey: SigningKey = signingKeyFromSeed(`${AGENCY}/k1`, new Uint8Array(32).fill(7));
+const logKey = signingKeyFromSeed('bench.example/log', new Uint8Array(32).fill(9));
+
+export async function benchLedger(
+  store: LedgerStore,
+  options: { threads?: number; maxBatch?: number } = {},
+): Promise<Ledger> {
+  const operator = new TestEmitter('ledger', {
+    key: signingKeyFromSeed('ledger/k1', new Uint8Array(32).fill(3)),
+  });
+  const ledger = await Ledger.open({
+    store,
+    origin: 'bench.example/log',
+    logSigner: signerFromKeyText(formatSigningKey(logKey)),
+    operatorKey: operator.verifierKey,
+    checkpoints: { maxEntries: 100_000, maxDelayMs: 1000 },
+    ...(options.threads === undefined ? {} : { signatureThreads: options.threads }),
+    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+  });
+  const agency = new TestEmitter(AGENCY, { key: agencyKey });
+  const results = await ledger.submit([
+    genesisEvent(operator),
+    registerOrg(operator, AGENCY, 'agency'),
+    registerOrg(operator, 'statistics-office', 'agency'),
+    addKey(operator, AGENCY, agency.verifierKey, agencyKey.name),
+  ]);
+  for (const r of results)
+    if (!r.ok) throw new Error(`bench setup refused: ${r.error.code} ${r.error.message}`);
+  return ledger;
+}

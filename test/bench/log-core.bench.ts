@@ -1,0 +1,187 @@
+// Log core: append throughput (with per-event signatures, and pre-verified), proof
+// generation at 1,000,000 leaves, and peak memory while appending 1,000,000 events, each
+// against a baseline measured in the same run.
+import { spawnSync } from 'node:child_process';
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
+import { canonicalize } from '@civic-ledger/canonical-json';
+import { fromHex, sha256HexOfUtf8, signedMessage } from '@civic-ledger/crypto';
+import { consistencyProof, inclusionProof, type NodeReader } from '@civic-ledger/merkle';
+import { SqliteStore } from '@civic-ledger/storage';
+import { chainEvents } from './chain-events.ts';
+import { AGENCY, agencyKey, benchLedger } from './ledger-fixture.ts';
+import { fmt, measure, pct, type Figure } from './lib.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cl-bench-'));
+const MILLION = Number(process.env['BENCH_LEAVES'] ?? 1_000_000);
+
+async function appendRate(
+  events: ReturnType<typeof chainEvents>,
+  options: { signed: boolean; threads?: number },
+  name: string,
+) {
+  const store = new SqliteStore({ path: join(tmp, `${name}.db`) });
+  const ledger = await benchLedger(store, options.threads === undefined ? {} : { threads: options.threads });
+  const batch = 1000;
+  const start = performance.now();
+  for (let i = 0; i < events.length; i += batch) {
+    const results = await ledger.submit(events.slice(i, i + batch), { signaturesVerified: !options.signed });
+    const bad = results.find((r) => !r.ok);
+    if (bad && !bad.ok) throw new Error(`bench event refused: ${bad.error.code} ${bad.error.message}`);
+  }
+  const rate = events.length / ((performance.now() - start) / 1000);
+  await ledger.close();
+  await store.close();
+  return rate;
+}
+
+function rawVerifyRate(events: ReturnType<typeof chainEvents>): number {
+  const key = createPublicKey({
+    key: agencyKey.keyObject.export({ format: 'der', type: 'spki' }),
+    format: 'der',
+    type: 'spki',
+  });
+  const jobs = events.slice(0, 2000).map((e) => {
+    const hash = fromHex(sha256HexOfUtf8(canonicalize(e.event)));
+    return { message: signedMessage('event', hash), sig: Buffer.from(e.signature, 'base64') };
+  });
+  const r = measure(
+    [
+      {
+        name: 'raw',
+        run: () => {
+          for (const j of jobs) nodeVerify(null, j.message, key, j.sig);
+          return jobs.length;
+        },
+      },
+    ],
+    { rounds: 5, roundMs: 300 },
+  );
+  return r.get('raw')!.opsPerSec;
+}
+
+function rawSqliteInsertRate(events: ReturnType<typeof chainEvents>): number {
+  // The same leaf-sized rows, straight into SQLite with the same durability settings.
+  const db = new DatabaseSync(join(tmp, 'raw.db'));
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+  db.exec('CREATE TABLE leaves (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL)');
+  const rows = events.map((e) =>
+    Buffer.from(
+      `{"admitted":"2026-11-28T10:00:00.000Z","event":${canonicalize(e.event)},"index":0,"signature":"${e.signature}","v":1}`,
+    ),
+  );
+  const ins = db.prepare('INSERT INTO leaves (idx, leaf) VALUES (?, ?)');
+  const start = performance.now();
+  for (let i = 0; i < rows.length; i += 1000) {
+    db.exec('BEGIN');
+    for (let j = i; j < Math.min(rows.length, i + 1000); j++) ins.run(j, rows[j]!);
+    db.exec('COMMIT');
+  }
+  const rate = rows.length / ((performance.now() - start) / 1000);
+  db.close();
+  return rate;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function run(): Promise<Figure[]> {
+  const cores = availableParallelism();
+  const figures: Figure[] = [];
+
+  // 1. Append with per-event signatures vs raw verify x cores.
+  const signed = chainEvents(20_000, { emitter: AGENCY, key: agencyKey });
+  const raw = rawVerifyRate(signed);
+  const withSigs = await appendRate(signed, { signed: true }, 'signed');
+  figures.push({
+    suite: 'log core',
+    metric: `append with per-event signatures, SQLite, batches of 1000 (events/s)`,
+    value: fmt(withSigs),
+    baseline: `raw node:crypto Ed25519 verify ${fmt(raw)}/s x ${cores} cores = ${fmt(raw * cores)}`,
+    ratio: pct(withSigs, raw * cores),
+    target: '>= 70 %',
+    met: withSigs >= 0.7 * raw * cores,
+  });
+
+  // 2. Pre-verified batches of 1000 vs raw SQLite insert of the same rows.
+  const unsigned = chainEvents(200_000, { emitter: AGENCY, key: agencyKey, sign: false });
+  const pre = await appendRate(unsigned, { signed: false }, 'preverified');
+  const rawInsert = rawSqliteInsertRate(unsigned);
+  figures.push({
+    suite: 'log core',
+    metric: 'append of pre-verified batches of 1000 demo-sized events, SQLite (events/s)',
+    value: fmt(pre),
+    baseline: `raw SQLite insert of the same leaf rows: ${fmt(rawInsert)}/s`,
+    ratio: pct(pre, rawInsert),
+    target: '>= 100,000 events/s',
+    met: pre >= 100_000,
+  });
+
+  // 3 and 4. A child process appends MILLION events (peak RSS), then proofs at that size.
+  const path = join(tmp, 'million.db');
+  const child = spawnSync(
+    process.execPath,
+    [fileURLToPath(new URL('./million-child.ts', import.meta.url)), path, String(MILLION)],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  if (child.status !== 0) throw new Error(`million-child failed (${child.status})`);
+  const mem = JSON.parse(child.stdout) as {
+    baselineRss: number;
+    peakRss: number;
+    seconds: number;
+    size: number;
+  };
+  figures.push({
+    suite: 'log core',
+    metric: `peak RSS appending ${fmt(mem.size)} events (${mem.seconds.toFixed(0)} s)`,
+    value: `${(mem.peakRss / 2 ** 20).toFixed(0)} MiB`,
+    baseline: `RSS after start-up: ${(mem.baselineRss / 2 ** 20).toFixed(0)} MiB`,
+    ratio: `${(mem.peakRss / mem.baselineRss).toFixed(1)}x`,
+    target: '< 500 MiB',
+    met: mem.peakRss < 500 * 2 ** 20,
+  });
+
+  const store = new SqliteStore({ path });
+  const size = (await store.head()).size;
+  const reader = store as NodeReader;
+  const samples = { inclusion: [] as number[], consistency: [] as number[], read: [] as number[] };
+  let seed = 12345;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+  for (let i = 0; i < 3000; i++) {
+    const idx = rnd(size);
+    let t = performance.now();
+    await inclusionProof(reader, idx, size);
+    samples.inclusion.push(performance.now() - t);
+    const s1 = 1 + rnd(size - 1);
+    t = performance.now();
+    await consistencyProof(reader, s1, size);
+    samples.consistency.push(performance.now() - t);
+    t = performance.now();
+    await store.getLeaves(idx, idx + 1);
+    samples.read.push(performance.now() - t);
+  }
+  await store.close();
+  for (const k of ['inclusion', 'consistency'] as const) {
+    const sorted = samples[k].slice(500).sort((a, b) => a - b); // the first 500 warm the caches
+    const read = samples.read.slice(500).sort((a, b) => a - b);
+    figures.push({
+      suite: 'log core',
+      metric: `${k} proof at ${fmt(size)} leaves, p50 / p99 (ms)`,
+      value: `${percentile(sorted, 50).toFixed(3)} / ${percentile(sorted, 99).toFixed(3)}`,
+      baseline: `one leaf read by index: ${percentile(read, 50).toFixed(3)} / ${percentile(read, 99).toFixed(3)}`,
+      ratio: `${(percentile(sorted, 99) / percentile(read, 99)).toFixed(1)}x (p99)`,
+      target: 'p99 < 1 ms',
+      met: percentile(sorted, 99) < 1,
+    });
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  return figures;
+}

@@ -1,0 +1,33 @@
+// Appends N pre-verified demo events through the ledger core on SQLite and reports the
+// process's RSS after start-up and its peak, as JSON on stdout. Run by log-core.bench.ts.
+import { SqliteStore } from '@civic-ledger/storage';
+import { chainEventSource } from './chain-events.ts';
+import { AGENCY, agencyKey, benchLedger } from './ledger-fixture.ts';
+
+const [path, count] = process.argv.slice(2);
+const n = Number(count);
+const store = new SqliteStore({ path: path! });
+const ledger = await benchLedger(store);
+const baselineRss = process.memoryUsage().rss;
+const next = chainEventSource({ emitter: AGENCY, key: agencyKey, sign: false });
+const start = performance.now();
+const tty = process.stderr.isTTY;
+for (let done = 0; done < n;) {
+  const chunk = next(Math.min(10_000, n - done));
+  for (let i = 0; i < chunk.length; i += 1000) {
+    const results = await ledger.submit(chunk.slice(i, i + 1000), { signaturesVerified: true });
+    const bad = results.find((r) => !r.ok);
+    if (bad && !bad.ok) throw new Error(`refused: ${bad.error.code} ${bad.error.message}`);
+  }
+  done += chunk.length;
+  if (tty) process.stderr.write(`\rappending: ${done}/${n}`);
+}
+if (tty) process.stderr.write('\n');
+const seconds = (performance.now() - start) / 1000;
+await ledger.checkpointNow();
+await ledger.close();
+const size = (await store.head()).size;
+await store.close();
+process.stdout.write(
+  JSON.stringify({ baselineRss, peakRss: process.resourceUsage().maxRSS * 1024, seconds, size }),
+);

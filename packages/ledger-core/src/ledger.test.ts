@@ -12,6 +12,7 @@ import { hashLeaf, verifyConsistency, verifyInclusion } from '@civic-ledger/merk
 import { openCheckpoint, signerFromKeyText, verifierFromKeyText } from '@civic-ledger/signed-note';
 import { MemoryStore, SqliteStore, type LedgerStore } from '@civic-ledger/storage';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decodeSubmission } from '@civic-ledger/events';
 import { Ledger, type SubmitResult } from './index.ts';
 import { addKey, genesisEvent, registerOrg, TestEmitter } from './testing.ts';
 
@@ -294,6 +295,24 @@ describe('admission', () => {
     expect(ledger.size).toBe(105);
     expect(appends).toBeLessThan(50);
     expect(new Set(all.flat().map((r) => r.ok && r.receipt.index)).size).toBe(100);
+  });
+});
+
+describe('trusted paths', () => {
+  it('submitDecoded admits events decoded elsewhere; signaturesVerified skips only the signature check', async () => {
+    const { ledger, agency } = await world();
+    const forged = agency.next(collect(1));
+    forged.signature = agency.peek(collect(99)).signature;
+    const [refused] = await ledger.submit([forged]);
+    expect(refused).toMatchObject({ ok: false, error: { code: 'BAD_SIGNATURE' } });
+    const [replayed] = await ledger.submitDecoded([decodeSubmission(forged)], { signaturesVerified: true });
+    expect(replayed).toMatchObject({ ok: true });
+    // Keys are still checked: an unregistered key is refused even on the trusted path.
+    const stranger = generateSigningKey('transport-agency/k9');
+    const [unknown] = await ledger.submit([agency.peek(collect(2), { key: stranger.name }, stranger)], {
+      signaturesVerified: true,
+    });
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'UNKNOWN_KEY' } });
   });
 });
 

@@ -43,7 +43,7 @@ export interface LedgerOptions {
   /** Writer lease owner and length (default: pid, 30 s, renewed at a third). */
   owner?: string;
   leaseTtlMs?: number;
-  /** Most events in one committed batch (default 2000). */
+  /** Most events in one committed batch (default 5000): one fsync covers them all. */
   maxBatch?: number;
   /** Most queued submissions before OVERLOADED (default 100 000). */
   maxQueue?: number;
@@ -81,6 +81,8 @@ export type SubmitResult =
 
 interface Unit {
   items: unknown[];
+  /** Items already decoded (schema, canonical form, hash) by the caller. */
+  decoded: DecodedEvent[] | undefined;
   atomic: boolean;
   signaturesVerified: boolean;
   resolve: (r: SubmitResult[]) => void;
@@ -262,6 +264,22 @@ export class Ledger {
    * every event is appended or none is (the others then fail with BATCH_REFUSED).
    */
   submit(items: readonly unknown[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
+    return this.#enqueue(items, undefined, options);
+  }
+
+  /**
+   * Submits events already decoded by `decodeSubmission` (for example on other threads or
+   * in another validating stage): only admission and append run here.
+   */
+  submitDecoded(decoded: readonly DecodedEvent[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
+    return this.#enqueue(decoded, [...decoded], options);
+  }
+
+  #enqueue(
+    items: readonly unknown[],
+    decoded: DecodedEvent[] | undefined,
+    options: SubmitOptions,
+  ): Promise<SubmitResult[]> {
     if (this.#closed)
       return Promise.resolve(
         items.map(() => ({ ok: false, error: new LedgerError('LEDGER_CLOSED', 'the ledger is closed') })),
@@ -278,6 +296,7 @@ export class Ledger {
     return new Promise((resolve) => {
       this.#queue.push({
         items: [...items],
+        decoded,
         atomic: options.atomic ?? false,
         signaturesVerified: options.signaturesVerified ?? false,
         resolve,
@@ -290,7 +309,7 @@ export class Ledger {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        const max = this.#opts.maxBatch ?? 2000;
+        const max = this.#opts.maxBatch ?? 5000;
         const units: Unit[] = [];
         let n = 0;
         while (this.#queue.length > 0 && (n === 0 || n + this.#queue[0]!.items.length <= max)) {
@@ -311,15 +330,17 @@ export class Ledger {
     const now = this.#now();
     const skew = this.#opts.maxFutureSkewMs;
     // 1. Decode everything (schema, canonical form, hash).
-    const decoded = units.map((u, ui) =>
-      u.items.map((item, i) => {
-        try {
-          return decodeSubmission(item, skew === undefined ? { now } : { now, maxFutureSkewMs: skew });
-        } catch (e) {
-          results[ui]![i] = { ok: false, error: asLedgerError(e) };
-          return undefined;
-        }
-      }),
+    const decoded = units.map(
+      (u, ui) =>
+        u.decoded ??
+        u.items.map((item, i) => {
+          try {
+            return decodeSubmission(item, skew === undefined ? { now } : { now, maxFutureSkewMs: skew });
+          } catch (e) {
+            results[ui]![i] = { ok: false, error: asLedgerError(e) };
+            return undefined;
+          }
+        }),
     );
     const all = decoded.flat().filter((d): d is DecodedEvent => d !== undefined);
     const trusted = new Set<DecodedEvent>();
@@ -507,7 +528,12 @@ export class Ledger {
     }
     state.heads.set(chain, { seq: e.seq, hash: d.hash });
     state.chainHashes.set(`${chain}#${e.seq}`, d.hash);
-    const receipt: Receipt = { index, eventHash: d.hash, leafHash: toHex(leafHash), admitted: admittedAt };
+    const receipt: Receipt = {
+      index,
+      eventHash: d.hash,
+      leafHash: Buffer.from(leafHash.buffer, leafHash.byteOffset, leafHash.byteLength).toString('hex'),
+      admitted: admittedAt,
+    };
     state.accepted.set(d.hash, receipt);
     return receipt;
   }

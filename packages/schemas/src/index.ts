@@ -4,3 +4,9 @@ export * from './events.ts';
 export { validateEvent, crossFieldIssues, type ValidateOptions, type ValidatedEvent } from './validate.ts';
 export { SchemaError, type SchemaErrorCode, type SchemaIssue } from './errors.ts';
 export { EXAMPLE_EVENTS } from './examples.ts';
+export {
+  canonicalEventText,
+  compileCanonical,
+  type CompiledCanonical,
+  type CanonicalPlanReport,
+} from './fast-canonical.ts';

@@ -5,6 +5,7 @@ import { canonicalize, CanonicalJsonError } from '@civic-ledger/canonical-json';
 import type { z } from 'zod';
 import { SchemaError, type SchemaIssue } from './errors.ts';
 import { event, type Event } from './events.ts';
+import { canonicalEventText } from './fast-canonical.ts';
 import { GENESIS_PREV, OPERATOR_ORG, ownerOf } from './ids.ts';
 import { LIMITS, timeToMillis } from './primitives.ts';
 
@@ -33,21 +34,20 @@ function fromZod(error: z.ZodError): SchemaIssue[] {
   return error.issues.map((i) => ({ path: pointer(i.path), rule: i.message, code: i.code }));
 }
 
-/**
- * Validates `value` as a v1 event. Returns the typed event with its canonical text, or
- * throws SchemaError: SCHEMA_INVALID (with every issue), EVENT_TOO_LARGE, EXT_TOO_LARGE,
- * TIME_IN_FUTURE, or NOT_CANONICALIZABLE.
- */
-export function validateEvent(value: unknown, options: ValidateOptions = {}): ValidatedEvent {
-  let canonical: string;
+/** `write()`, with a refusal of canonical JSON turned into NOT_CANONICALIZABLE. */
+function canonicalOrRefuse(write: () => string): string {
   try {
-    canonical = canonicalize(value);
+    return write();
   } catch (cause) {
     if (!(cause instanceof CanonicalJsonError)) throw cause;
     throw new SchemaError('NOT_CANONICALIZABLE', `event cannot be canonicalized: ${cause.message}`, [
       { path: typeof cause.at === 'string' ? cause.at : '/', rule: cause.message, code: cause.code },
     ]);
   }
+}
+
+/** The UTF-8 size of canonical event text, or EVENT_TOO_LARGE. */
+function checkSize(canonical: string): number {
   const size = Buffer.byteLength(canonical, 'utf8');
   if (size > LIMITS.maxEventBytes) {
     throw new SchemaError(
@@ -56,11 +56,27 @@ export function validateEvent(value: unknown, options: ValidateOptions = {}): Va
       [{ path: '/', rule: `canonical size <= ${LIMITS.maxEventBytes} bytes`, code: 'too_big' }],
     );
   }
+  return size;
+}
+
+/**
+ * Validates `value` as a v1 event. Returns the typed event with its canonical text, or
+ * throws SchemaError: SCHEMA_INVALID (with every issue), EVENT_TOO_LARGE, EXT_TOO_LARGE,
+ * TIME_IN_FUTURE, or NOT_CANONICALIZABLE.
+ */
+export function validateEvent(value: unknown, options: ValidateOptions = {}): ValidatedEvent {
+  // The schema first: a value it accepts is written by the serializer compiled from the
+  // schema, which gives exactly `canonicalize(value)`. The codes keep their precedence
+  // (what canonical JSON cannot express, then the size, then the schema): when the schema
+  // refuses, the generic serializer decides whether the value was canonicalizable at all.
   const parsed = event.safeParse(value);
   if (!parsed.success) {
+    checkSize(canonicalOrRefuse(() => canonicalize(value)));
     const issues = fromZod(parsed.error);
     throw new SchemaError('SCHEMA_INVALID', describe(issues), issues);
   }
+  const canonical = canonicalOrRefuse(() => canonicalEventText(value as Event));
+  const size = checkSize(canonical);
   const e = parsed.data;
   if (e.ext !== undefined) {
     const extSize = Buffer.byteLength(canonicalize(e.ext), 'utf8');

@@ -28,6 +28,7 @@ await ledger.checkpointNow();
 await ledger.close();
 const size = (await store.head()).size;
 await store.close();
+if (process.env['BENCH_DEBUG']) process.stderr.write(`${JSON.stringify(process.memoryUsage())}\n`);
 process.stdout.write(
   JSON.stringify({ baselineRss, peakRss: process.resourceUsage().maxRSS * 1024, seconds, size }),
 );

@@ -31,10 +31,17 @@ export class SignaturePool {
   #nextId = 1;
   #next = 0;
 
+  readonly #threads: number;
+
   constructor(options: SignaturePoolOptions = {}) {
-    const threads = options.threads ?? availableParallelism();
+    this.#threads = options.threads ?? availableParallelism();
     this.#minParallel = options.minParallel ?? 64;
-    for (let i = 0; i < threads; i++) {
+  }
+
+  // Workers start on the first batch large enough to need them: a ledger that never sees
+  // one (small batches, trusted replays) never pays for their memory.
+  #start(): void {
+    for (let i = this.#workers.length; i < this.#threads; i++) {
       const w = new Worker(new URL('./verify-worker.mjs', import.meta.url), {
         workerData: { context: Buffer.from(SIGNATURE_CONTEXTS.event, 'utf8') },
       });
@@ -52,16 +59,18 @@ export class SignaturePool {
     }
   }
 
+  /** Worker threads this pool uses (started lazily). */
   get threads(): number {
-    return this.#workers.length;
+    return this.#threads;
   }
 
   /** Verifies event signatures; result i is true when job i verifies. */
   async verify(jobs: readonly SignatureJob[]): Promise<boolean[]> {
     const n = jobs.length;
-    if (n < this.#minParallel || this.#workers.length === 0) {
+    if (n < this.#minParallel || this.#threads === 0) {
       return jobs.map((j) => verifyDigest(j.key, 'event', j.digest, j.signature));
     }
+    this.#start();
     const parts = Math.min(this.#workers.length, Math.ceil(n / (this.#minParallel / 2)));
     const per = Math.ceil(n / parts);
     const chunks: Promise<Uint8Array>[] = [];

@@ -99,7 +99,6 @@ export class SqliteStore implements LedgerStore {
         'INSERT OR REPLACE INTO leaves (idx, leaf, lhash, ehash, hkey, chain, seq) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       setLeafHash: p('UPDATE leaves SET lhash = ? WHERE idx = ?'),
-      leafHash: p('SELECT lhash FROM leaves WHERE idx = ?'),
       insertNode: p('INSERT OR REPLACE INTO nodes (id, hash) VALUES (?, ?)'),
       insertRegistry: p('INSERT INTO registry (idx, kind, id, org, data) VALUES (?, ?, ?, ?, ?)'),
       leaves: p('SELECT idx, leaf, ehash, chain, seq FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx'),
@@ -108,7 +107,6 @@ export class SqliteStore implements LedgerStore {
       chainHead: p(
         'SELECT idx, ehash, seq FROM leaves WHERE chain = ? AND idx < ? ORDER BY seq DESC LIMIT 1',
       ),
-      node: p('SELECT hash FROM nodes WHERE id = ?'),
       registryAll: p('SELECT idx, kind, id, org, data FROM registry WHERE idx < ? ORDER BY idx'),
       registryOf: p('SELECT idx, kind, id, org, data FROM registry WHERE id = ? AND idx < ? ORDER BY idx'),
       putCheckpoint: p('INSERT OR IGNORE INTO checkpoints (size, note, created) VALUES (?, ?, ?)'),
@@ -297,17 +295,45 @@ export class SqliteStore implements LedgerStore {
     return this.getNodesSync(ids);
   }
 
-  /** Synchronous node reads (a merkle SyncNodeReader): proofs without a promise per call. */
+  /**
+   * Synchronous node reads (a merkle SyncNodeReader). All the nodes of a proof are read
+   * with at most two queries (interior nodes, leaf hashes), not one query per node.
+   */
   getNodesSync(ids: readonly NodeId[]): Array<Uint8Array | undefined> {
     const size = this.#headRow().size;
-    const node = this.#s['node']!;
-    const leaf = this.#s['leafHash']!;
-    return ids.map((id) => {
-      if (!nodeWithin(id, size)) return undefined;
-      if (id % 2 === 0)
-        return (leaf.get(id / 2) as { lhash: Uint8Array | null } | undefined)?.lhash ?? undefined;
-      return (node.get(id) as { hash: Uint8Array } | undefined)?.hash;
-    });
+    const interior: number[] = [];
+    const leaves: number[] = [];
+    for (const id of ids) {
+      if (!nodeWithin(id, size)) continue;
+      if (id % 2 === 0) leaves.push(id / 2);
+      else interior.push(id);
+    }
+    const found = new Map<number, Uint8Array>();
+    for (const r of this.#selectIn('SELECT id, hash FROM nodes WHERE id IN', interior) as {
+      id: number;
+      hash: Uint8Array;
+    }[]) {
+      found.set(r.id, r.hash);
+    }
+    for (const r of this.#selectIn('SELECT idx, lhash FROM leaves WHERE idx IN', leaves) as {
+      idx: number;
+      lhash: Uint8Array | null;
+    }[]) {
+      if (r.lhash) found.set(r.idx * 2, r.lhash);
+    }
+    return ids.map((id) => (nodeWithin(id, size) ? found.get(id) : undefined));
+  }
+
+  readonly #inStatements = new Map<string, StatementSync>();
+  #selectIn(prefix: string, values: number[]): unknown[] {
+    if (values.length === 0) return [];
+    const key = `${prefix}#${values.length}`;
+    let stmt = this.#inStatements.get(key);
+    if (stmt === undefined) {
+      stmt = this.#db.prepare(`${prefix} (${values.map(() => '?').join(',')})`);
+      this.#inStatements.set(key, stmt);
+    }
+    return stmt.all(...values);
   }
 
   async getRegistry(id?: string): Promise<RegistryRecord[]> {

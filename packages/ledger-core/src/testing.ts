@@ -34,20 +34,10 @@ export class TestEmitter {
 
   /** The next event of this chain, signed; advances seq/prev. */
   next(body: Body): TestSubmission {
-    const event = {
-      v: 1,
-      emitter: this.org,
-      stream: this.stream,
-      seq: this.seq + 1,
-      prev: this.prev,
-      time: this.time,
-      key: this.key.name,
-      ...body,
-    } as EventInput;
-    const signed = signEvent(event, this.key);
+    const signed = this.peek(body);
     this.seq += 1;
     this.prev = signed.hash;
-    return withHash(signed.wire, signed.hash);
+    return signed;
   }
 
   /** Builds an event without advancing the chain (for gaps, forks and other refusals). */

@@ -139,7 +139,6 @@ function chainError(outcome: ChainOutcome): LedgerError | undefined {
       return new LedgerError('CHAIN_FORK', `another event is already at seq ${outcome.seq}`, {
         seq: outcome.seq,
         existingHash: outcome.existingHash,
-        expectedSeq: undefined,
       });
     case 'bad-prev':
       return new LedgerError(

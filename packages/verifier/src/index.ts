@@ -1,0 +1,11 @@
+export {
+  verifyLog,
+  type VerifyCheck,
+  type VerifyFailure,
+  type VerifyOptions,
+  type VerifyResult,
+  type VerifierState,
+  type VerifiedCheckpointSummary,
+} from './verify.ts';
+export { arraySource, storeSource, type LogSource, type SourceLeaf } from './sources.ts';
+export { EventHashSet } from './hash-set.ts';

@@ -1,0 +1,49 @@
+// Where the verifier reads a log from. A source is untrusted: everything it returns is
+// checked. Leaves are read in bounded chunks, in index order.
+import type { LedgerStore } from '@civic-ledger/storage';
+
+/** One leaf as a source returns it: the leaf bytes and, optionally, what the store derived. */
+export interface SourceLeaf {
+  /** The exact leaf bytes the tree commits to. */
+  leaf: Uint8Array;
+  /** The store's index of the row (checked against the position when given). */
+  index?: number;
+  /** The store's event hash of the row (checked against the recomputed hash when given). */
+  eventHash?: string;
+  /** The store's chain key and seq of the row (checked when given). */
+  chain?: string;
+  seq?: number;
+}
+
+export interface LogSource {
+  /** Number of leaves the log claims to hold. */
+  size(): Promise<number>;
+  /** Leaves with from <= index < to, in index order (fewer if the log has fewer). */
+  leaves(from: number, to: number): Promise<readonly SourceLeaf[]>;
+  /** Signed checkpoint notes (C2SP tlog-checkpoint), ascending by tree size. */
+  checkpoints(): Promise<readonly string[]>;
+}
+
+/** A source over a ledger store (SqliteStore, MemoryStore...): its head, leaves and checkpoints. */
+export function storeSource(store: LedgerStore): LogSource {
+  return {
+    size: async () => (await store.head()).size,
+    leaves: (from, to) => store.getLeaves(from, to),
+    checkpoints: async () => (await store.listCheckpoints(0, Number.MAX_SAFE_INTEGER)).map((c) => c.note),
+  };
+}
+
+/** A source over plain arrays: leaf bytes (or leaf text) in order, and checkpoint notes. */
+export function arraySource(
+  leaves: readonly (Uint8Array | string | SourceLeaf)[],
+  checkpoints: readonly string[] = [],
+): LogSource {
+  const encoder = new TextEncoder();
+  const toLeaf = (l: Uint8Array | string | SourceLeaf): SourceLeaf =>
+    typeof l === 'string' ? { leaf: encoder.encode(l) } : l instanceof Uint8Array ? { leaf: l } : l;
+  return {
+    size: async () => leaves.length,
+    leaves: async (from, to) => leaves.slice(Math.max(0, from), Math.max(0, to)).map(toLeaf),
+    checkpoints: async () => checkpoints,
+  };
+}

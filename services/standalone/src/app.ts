@@ -1,0 +1,597 @@
+// The standalone service's HTTP API: a fastify app around the ledger core. `buildApp` never
+// listens (tests use inject); `server.ts` opens the store and ledger and listens.
+import { randomUUID } from 'node:crypto';
+import { CanonicalJsonError, parseJson } from '@civic-ledger/canonical-json';
+import { chainKey } from '@civic-ledger/chain';
+import { toBase64, toHex, type SigningKey } from '@civic-ledger/crypto';
+import { LedgerError, type Ledger, type SubmitResult } from '@civic-ledger/ledger-core';
+import { hashLeaf, MerkleError } from '@civic-ledger/merkle';
+import { parseCheckpoint, parseNote } from '@civic-ledger/signed-note';
+import type { LeafRecord, LedgerStore } from '@civic-ledger/storage';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ApiError } from './errors.ts';
+import { Metrics } from './metrics.ts';
+import { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
+import { signReceipt, type SignedReceipt } from './receipts.ts';
+import * as s from './schemas.ts';
+
+export interface AppConfig {
+  /** Log identity: the checkpoint origin line, also named in receipts. */
+  origin: string;
+  /** The checkpoint policy's maxDelayMs: receipts promise a checkpoint within it. */
+  checkpointWithinMs: number;
+  /** Largest single-event request body (default 96 KiB). */
+  bodyLimit?: number;
+  /** Largest batch request body (default 8 MiB). */
+  batchBodyLimit?: number;
+  /** Requests per window and client address on /v1 (default 6000 per minute); null: off. */
+  clientRateLimit?: RateLimitOptions | null;
+  /** Events per window and emitter key on the submission routes (default 6000 per minute); null: off. */
+  keyRateLimit?: RateLimitOptions | null;
+  /** Pino level (default info); or a complete fastify logger option (tests). */
+  logLevel?: string;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export interface AppDeps {
+  ledger: Ledger;
+  store: LedgerStore;
+  /** The log key: signs receipts (the ledger signs checkpoints with the same key). */
+  logKey: SigningKey;
+  /** Clock for rate limits (tests). */
+  now?: () => number;
+}
+
+export interface StandaloneApp {
+  app: FastifyInstance;
+  /** Stops intake: every later request but /healthz, /readyz and /metrics gets 503 CLOSING. */
+  beginClose(): void;
+  readonly closing: boolean;
+  metrics: Metrics;
+}
+
+/** Paths that keep answering while the service closes. */
+const OPERATIONAL = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Log redaction: nothing secret reaches the logs even if a serializer starts logging it. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'headers.cookie',
+  '*.privateKey',
+  '*.privateKeyObject',
+  '*.signingKey',
+  '*.logKey',
+  'logKey',
+];
+
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof LedgerError) return new ApiError(error.code, error.message, error.details);
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = (error as { validationContext?: string }).validationContext ?? 'body';
+    const issues = error.validation.map((v) => ({
+      path: v.instancePath === '' ? '/' : v.instancePath,
+      rule: v.message ?? v.keyword,
+      code: v.keyword,
+    }));
+    const first = issues[0]!;
+    return new ApiError('SCHEMA_INVALID', `${where} ${first.path}: ${first.rule}`, { in: where, issues });
+  }
+  const fe = error as { code?: unknown; statusCode?: unknown; message?: unknown };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('BODY_TOO_LARGE', 'request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError('INVALID_JSON', 'the request body is empty');
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new ApiError(fe.statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', String(fe.message));
+  }
+  return new ApiError('INTERNAL', 'internal error', {}, { cause: error });
+}
+
+function errorBody(e: LedgerError | ApiError) {
+  return { code: e.code, message: e.message, details: e.details };
+}
+
+function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+}
+
+export async function buildApp(config: AppConfig, deps: AppDeps): Promise<StandaloneApp> {
+  const { ledger, store, logKey } = deps;
+  const now = deps.now ?? Date.now;
+  const metrics = new Metrics();
+  const minute = { max: 6000, windowMs: 60_000 };
+  const clientLimit =
+    config.clientRateLimit === null ? undefined : new RateLimiter(config.clientRateLimit ?? minute);
+  const keyLimit = config.keyRateLimit === null ? undefined : new RateLimiter(config.keyRateLimit ?? minute);
+  let closing = false;
+
+  const app = Fastify({
+    logger: config.logger ?? { level: config.logLevel ?? 'info', redact: REDACT_PATHS },
+    genReqId: requestId,
+    // Our onRequest hook answers 503 CLOSING in the error contract's shape instead.
+    return503OnClosing: false,
+    bodyLimit: config.bodyLimit ?? 96 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // JSON only, parsed strictly: duplicate member names, lone surrogates and out-of-range
+  // numbers are refused (INVALID_JSON); any other media type is 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, parseJson(body as Buffer));
+    } catch (e) {
+      if (!(e instanceof CanonicalJsonError)) return done(e as Error, undefined);
+      const at = typeof e.at === 'number' ? { offset: e.at } : {};
+      done(
+        new ApiError('INVALID_JSON', `request body is not acceptable JSON: ${e.message}`, {
+          issues: [{ path: '/', rule: e.message, code: e.code }],
+          ...at,
+        }),
+        undefined,
+      );
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const e = toApiError(error);
+    // Ledger refusals are counted where they are answered; this counts the HTTP-level ones.
+    if (
+      request.method === 'POST' &&
+      request.url.startsWith('/v1/events') &&
+      !(error instanceof LedgerError)
+    ) {
+      metrics.refused(e.code);
+    }
+    if ((e.code === 'OVERLOADED' || e.code === 'CLOSING') && e.headers['retry-after'] === undefined) {
+      void reply.header('retry-after', '1');
+    }
+    if (e.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: e.code }, e.message);
+    for (const [k, v] of Object.entries(e.headers)) void reply.header(k, v);
+    return reply.code(e.statusCode).send(errorBody(e));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}`, details: {} }),
+  );
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    const path = request.url.split('?')[0]!;
+    if (closing && !OPERATIONAL.has(path)) {
+      void reply.header('connection', 'close');
+      throw new ApiError('CLOSING', 'the service is shutting down; retry on another instance or later');
+    }
+    if (clientLimit && path.startsWith('/v1/')) {
+      const wait = clientLimit.take(request.ip, now());
+      if (wait > 0) {
+        throw new ApiError(
+          'RATE_LIMITED',
+          `too many requests from ${request.ip}`,
+          { limit: clientLimit.options.max, windowMs: clientLimit.options.windowMs, retryAfterSeconds: wait },
+          { headers: { 'retry-after': String(wait) } },
+        );
+      }
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Civic Ledger standalone service',
+        description: 'Submit signed events; read entries, signed checkpoints and Merkle proofs.',
+        version: '0.1.0',
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const logInfo = { origin: config.origin, checkpointWithinMs: config.checkpointWithinMs };
+  const sign = (receipt: Parameters<typeof signReceipt>[1]): SignedReceipt =>
+    signReceipt(logKey, receipt, logInfo);
+
+  function count(results: SubmitResult[]): void {
+    for (const x of results) {
+      if (!x.ok) metrics.refused(x.error.code);
+      else if (x.duplicate) metrics.duplicates++;
+      else metrics.accepted++;
+    }
+  }
+
+  /** Per-emitter-key limit: counts each event against the key it names. */
+  function limitKeys(items: readonly unknown[]): void {
+    if (!keyLimit) return;
+    const perKey = new Map<string, number>();
+    for (const item of items) {
+      const key = (item as { event?: { key?: unknown } } | null)?.event?.key;
+      if (typeof key === 'string') perKey.set(key, (perKey.get(key) ?? 0) + 1);
+    }
+    for (const [key, n] of perKey) {
+      const wait = keyLimit.take(`key:${key}`, now(), n);
+      if (wait > 0) {
+        throw new ApiError(
+          'RATE_LIMITED',
+          `too many events signed with key ${key}`,
+          { key, limit: keyLimit.options.max, windowMs: keyLimit.options.windowMs, retryAfterSeconds: wait },
+          { headers: { 'retry-after': String(wait) } },
+        );
+      }
+    }
+  }
+
+  function entryOf(l: LeafRecord) {
+    return {
+      index: l.index,
+      leaf: Buffer.from(l.leaf.buffer, l.leaf.byteOffset, l.leaf.byteLength).toString('utf8'),
+      eventHash: l.eventHash,
+      leafHash: toHex(hashLeaf(l.leaf)),
+    };
+  }
+
+  // ---- submissions
+
+  r.post(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'Submit one signed event',
+        tags: ['submit'],
+        body: s.submitBody,
+        response: { 200: s.submitResponse, 201: s.submitResponse, ...s.errorResponses },
+      },
+    },
+    async (request, reply) => {
+      limitKeys([request.body]);
+      const results = await ledger.submit([request.body]);
+      count(results);
+      const result = results[0]!;
+      if (!result.ok) throw result.error;
+      return reply
+        .code(result.duplicate ? 200 : 201)
+        .send({ receipt: sign(result.receipt), duplicate: result.duplicate });
+    },
+  );
+
+  r.post(
+    '/v1/events/batch',
+    {
+      bodyLimit: config.batchBodyLimit ?? 8 * 1024 * 1024,
+      schema: {
+        summary: `Submit up to ${s.MAX_BATCH_EVENTS} signed events; each gets a receipt or an error`,
+        tags: ['submit'],
+        body: s.batchBody,
+        response: { 200: s.batchResponse, ...s.errorResponses },
+      },
+    },
+    async (request) => {
+      limitKeys(request.body.events);
+      const results = await ledger.submit(request.body.events, { atomic: request.body.atomic ?? false });
+      count(results);
+      return {
+        results: results.map((x) =>
+          x.ok
+            ? { ok: true as const, receipt: sign(x.receipt), duplicate: x.duplicate }
+            : { ok: false as const, error: errorBody(x.error) },
+        ),
+      };
+    },
+  );
+
+  // ---- entries
+
+  r.get(
+    '/v1/events/:hash',
+    {
+      schema: {
+        summary: 'The log entry of an event, by event hash',
+        tags: ['entries'],
+        params: s.hashParams,
+        response: { 200: s.entry, ...s.errorResponses },
+      },
+    },
+    async (request) => {
+      const [leaf] = await store.getLeavesByEventHash([request.params.hash]);
+      if (!leaf) throw new ApiError('NOT_FOUND', `event ${request.params.hash} is not in the log`);
+      return entryOf(leaf);
+    },
+  );
+
+  r.get(
+    '/v1/entries/:index',
+    {
+      schema: {
+        summary: 'The log entry at a ledger index',
+        tags: ['entries'],
+        params: s.indexParams,
+        response: { 200: s.entry, ...s.errorResponses },
+      },
+    },
+    async (request) => {
+      const { index } = request.params;
+      const [leaf] = await store.getLeaves(index, index + 1);
+      if (!leaf) throw new ApiError('NOT_FOUND', `no entry at index ${index}`, { size: ledger.size });
+      return entryOf(leaf);
+    },
+  );
+
+  r.get(
+    '/v1/entries',
+    {
+      schema: {
+        summary: 'Entries in index order, paged',
+        tags: ['entries'],
+        querystring: s.entriesQuery,
+        response: { 200: s.entryPage, ...s.errorResponses },
+      },
+    },
+    async (request) => {
+      const { from, limit } = request.query;
+      const size = ledger.size;
+      const leaves = from >= size ? [] : await store.getLeaves(from, Math.min(size, from + limit));
+      const end = from + leaves.length;
+      return { from, size, entries: leaves.map(entryOf), next: end < size ? end : null };
+    },
+  );
+
+  // ---- checkpoints
+
+  async function latestNote(): Promise<string> {
+    const latest = await store.latestCheckpoint();
+    return latest?.note ?? (await ledger.checkpointNow()).note;
+  }
+
+  r.get(
+    '/v1/checkpoint',
+    {
+      schema: {
+        summary: 'The latest signed checkpoint (C2SP tlog-checkpoint signed note)',
+        tags: ['checkpoints'],
+        produces: ['text/plain'],
+        response: { 200: s.noteText, ...s.errorResponses },
+      },
+    },
+    async (_request, reply) => reply.type('text/plain; charset=utf-8').send(await latestNote()),
+  );
+
+  r.get(
+    '/v1/checkpoint.json',
+    {
+      schema: {
+        summary: 'The latest signed checkpoint, parsed, with its note',
+        tags: ['checkpoints'],
+        response: { 200: s.checkpointJson, ...s.errorResponses },
+      },
+    },
+    async () => {
+      const note = await latestNote();
+      const cp = parseCheckpoint(parseNote(note).text);
+      return { origin: cp.origin, size: cp.size, rootHash: toBase64(cp.rootHash), note };
+    },
+  );
+
+  r.get(
+    '/v1/checkpoints/:size',
+    {
+      schema: {
+        summary: 'The signed checkpoint of a tree size, if the log signed one',
+        tags: ['checkpoints'],
+        params: s.sizeParams,
+        produces: ['text/plain'],
+        response: { 200: s.noteText, ...s.errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const cp = await store.getCheckpoint(request.params.size);
+      if (!cp) throw new ApiError('NOT_FOUND', `no checkpoint of size ${request.params.size}`);
+      return reply.type('text/plain; charset=utf-8').send(cp.note);
+    },
+  );
+
+  // ---- proofs
+
+  function proofError(e: unknown): never {
+    if (e instanceof MerkleError) throw new ApiError('BAD_REQUEST', e.message, { merkle: e.code });
+    throw e;
+  }
+
+  r.get(
+    '/v1/proofs/inclusion',
+    {
+      schema: {
+        summary: 'Inclusion proof of an entry (by event hash or index) in a tree size',
+        tags: ['proofs'],
+        querystring: s.inclusionQuery,
+        response: { 200: s.inclusionResponse, ...s.errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      if ((q.hash === undefined) === (q.index === undefined)) {
+        throw new ApiError('BAD_REQUEST', 'give exactly one of hash or index', { in: 'querystring' });
+      }
+      const size = q.size ?? ledger.size;
+      if (size > ledger.size) {
+        throw new ApiError('BAD_REQUEST', `size ${size} is beyond the tree size ${ledger.size}`, {
+          size,
+          treeSize: ledger.size,
+        });
+      }
+      const [leaf] =
+        q.hash !== undefined
+          ? await store.getLeavesByEventHash([q.hash])
+          : await store.getLeaves(q.index!, q.index! + 1);
+      if (!leaf) throw new ApiError('NOT_FOUND', 'no such entry');
+      if (leaf.index >= size) {
+        throw new ApiError('BAD_REQUEST', `entry ${leaf.index} is not in a tree of size ${size}`, {
+          index: leaf.index,
+          size,
+        });
+      }
+      const proof = await ledger.inclusionProof(leaf.index, size).catch(proofError);
+      return { index: leaf.index, size, leafHash: toHex(hashLeaf(leaf.leaf)), hashes: proof.map(toBase64) };
+    },
+  );
+
+  r.get(
+    '/v1/proofs/consistency',
+    {
+      schema: {
+        summary: 'Consistency proof between two tree sizes',
+        tags: ['proofs'],
+        querystring: s.consistencyQuery,
+        response: { 200: s.consistencyResponse, ...s.errorResponses },
+      },
+    },
+    async (request) => {
+      const from = request.query.from;
+      const to = request.query.to ?? ledger.size;
+      if (from < 1 || from > to || to > ledger.size) {
+        throw new ApiError('BAD_REQUEST', `need 0 < from <= to <= ${ledger.size}`, {
+          from,
+          to,
+          treeSize: ledger.size,
+        });
+      }
+      const proof = await ledger.consistencyProof(from, to).catch(proofError);
+      return { from, to, hashes: proof.map(toBase64) };
+    },
+  );
+
+  // ---- chains
+
+  r.get(
+    '/v1/chains/:emitter/:stream/head',
+    {
+      schema: {
+        summary: "The last event of an emitter's stream",
+        tags: ['chains'],
+        params: s.chainParams,
+        response: { 200: s.chainHead, ...s.errorResponses },
+      },
+    },
+    async (request) => {
+      const { emitter, stream } = request.params;
+      const head = await store.getChainHead(chainKey(emitter, stream));
+      if (!head) throw new ApiError('NOT_FOUND', `chain ${emitter}/${stream} has no events`);
+      return { emitter, stream, seq: head.seq, eventHash: head.eventHash, index: head.index };
+    },
+  );
+
+  // ---- operations
+
+  r.get(
+    '/healthz',
+    { schema: { summary: 'Alive', tags: ['operations'], response: { 200: s.health } } },
+    async () => ({ status: 'ok' }),
+  );
+
+  r.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Ready to accept events (503 while closing or when not the log writer)',
+        tags: ['operations'],
+        response: { 200: s.ready, 503: s.ready },
+      },
+    },
+    async (_request, reply) => {
+      if (closing) return reply.code(503).send({ status: 'closing' });
+      if (!ledger.writable) return reply.code(503).send({ status: 'not-writer' });
+      try {
+        const head = await store.head();
+        return { status: 'ready', size: head.size };
+      } catch (e) {
+        _request.log.warn({ err: e }, 'store unreachable');
+        return reply.code(503).send({ status: 'store-unavailable' });
+      }
+    },
+  );
+
+  r.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics',
+        tags: ['operations'],
+        produces: ['text/plain'],
+        response: { 200: z.string() },
+      },
+    },
+    async (_request, reply) =>
+      reply
+        .type('text/plain; version=0.0.4; charset=utf-8')
+        .send(metrics.render({ treeSize: ledger.size, writable: ledger.writable && !closing })),
+  );
+
+  r.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  r.get('/docs', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(docsPage(app)),
+  );
+
+  return {
+    app,
+    beginClose() {
+      closing = true;
+    },
+    get closing() {
+      return closing;
+    },
+    metrics,
+  };
+}
+
+function escapeHtml(t: string): string {
+  return t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** A minimal page: every operation of the OpenAPI document, and a link to it. */
+function docsPage(app: FastifyInstance): string {
+  const doc = app.swagger() as { paths?: Record<string, Record<string, { summary?: string }>> };
+  const rows: string[] = [];
+  for (const [path, ops] of Object.entries(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries(ops)) {
+      rows.push(
+        `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(op.summary ?? '')}</td></tr>`,
+      );
+    }
+  }
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Civic Ledger API</title></head>
+<body><h1>Civic Ledger API</h1>
+<p>OpenAPI document: <a href="/docs/json">/docs/json</a></p>
+<table><thead><tr><th>method</th><th>path</th><th>what</th></tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table></body></html>
+`;
+}

@@ -14,7 +14,7 @@ import { MemoryStore, SqliteStore, type LedgerStore } from '@civic-ledger/storag
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeSubmission } from '@civic-ledger/events';
 import { Ledger, type SubmitResult } from './index.ts';
-import { addKey, genesisEvent, registerOrg, TestEmitter } from './testing.ts';
+import { bootstrapEvents, TestEmitter } from './testing.ts';
 
 const ORIGIN = 'ledger.test.example/log';
 const logKey = generateSigningKey('ledger.test.example/log');
@@ -54,14 +54,7 @@ async function world(
   open.push(ledger);
   const agency = new TestEmitter('transport-agency');
   const police = new TestEmitter('police');
-  const setup = [
-    genesisEvent(operator),
-    registerOrg(operator, 'transport-agency', 'agency'),
-    registerOrg(operator, 'police', 'agency'),
-    addKey(operator, 'transport-agency', agency.verifierKey, agency.key.name),
-    addKey(operator, 'police', police.verifierKey, police.key.name),
-  ];
-  expectAllOk(await ledger.submit(setup));
+  expectAllOk(await ledger.submit(bootstrapEvents(operator, [agency, police])));
   return { ledger, store, operator, agency, police };
 }
 

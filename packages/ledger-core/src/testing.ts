@@ -90,3 +90,19 @@ export function addKey(
     publicKey: verifierKeyText,
   } as Body);
 }
+
+/**
+ * The events that make a fresh ledger usable: the operator's genesis key, then for each
+ * emitter its organization (role `agency` unless given) and its key.
+ */
+export function bootstrapEvents(
+  operator: TestEmitter,
+  emitters: readonly TestEmitter[],
+  roles: Readonly<Record<string, string>> = {},
+): TestSubmission[] {
+  return [
+    genesisEvent(operator),
+    ...emitters.map((e) => registerOrg(operator, e.org, roles[e.org] ?? 'agency')),
+    ...emitters.map((e) => addKey(operator, e.org, e.verifierKey, e.key.name)),
+  ];
+}

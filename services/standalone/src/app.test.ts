@@ -9,7 +9,13 @@ import {
   type SigningKey,
 } from '@civic-ledger/crypto';
 import { Ledger } from '@civic-ledger/ledger-core';
-import { addKey, genesisEvent, registerOrg, TestEmitter } from '@civic-ledger/ledger-core/testing';
+import {
+  addKey,
+  bootstrapEvents,
+  genesisEvent,
+  registerOrg,
+  TestEmitter,
+} from '@civic-ledger/ledger-core/testing';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '@civic-ledger/merkle';
 import { openCheckpoint, signerFromKeyText, verifierFromKeyText } from '@civic-ledger/signed-note';
 import { MemoryStore, type LedgerStore } from '@civic-ledger/storage';
@@ -71,14 +77,7 @@ async function world(
   const agency = new TestEmitter('transport-agency');
   const police = new TestEmitter('police');
   if (options.bootstrap !== false) {
-    const setup = [
-      genesisEvent(operator),
-      registerOrg(operator, 'transport-agency', 'agency'),
-      registerOrg(operator, 'police', 'agency'),
-      addKey(operator, 'transport-agency', agency.verifierKey, agency.key.name),
-      addKey(operator, 'police', police.verifierKey, police.key.name),
-    ];
-    for (const e of setup) {
+    for (const e of bootstrapEvents(operator, [agency, police])) {
       const res = await built.app.inject({ method: 'POST', url: '/v1/events', payload: e });
       expect(res.statusCode, res.body).toBe(201);
     }

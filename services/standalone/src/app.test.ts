@@ -23,7 +23,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type AppConfig, type StandaloneApp } from './app.ts';
 import { statusOf } from './errors.ts';
-import { verifyReceipt, type SignedReceipt } from './receipts.ts';
+import { verifyReceipt, type SignedReceipt } from '@civic-ledger/receipts';
 
 const ORIGIN = 'ledger.test.example/log';
 const logKey = generateSigningKey(ORIGIN);

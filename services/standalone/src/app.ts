@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { ApiError } from './errors.ts';
 import { Metrics } from './metrics.ts';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
-import { signReceipt, type SignedReceipt } from './receipts.ts';
+import { signReceipt, type SignedReceipt } from '@civic-ledger/receipts';
 import * as s from './schemas.ts';
 
 export interface AppConfig {

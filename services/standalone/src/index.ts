@@ -10,6 +10,6 @@ export {
   unsignedReceiptSchema,
   type SignedReceipt,
   type UnsignedReceipt,
-} from './receipts.ts';
+} from '@civic-ledger/receipts';
 export { Metrics } from './metrics.ts';
 export { RateLimiter, type RateLimitOptions } from './rate-limit.ts';

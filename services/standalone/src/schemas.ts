@@ -2,7 +2,7 @@
 // them, and the OpenAPI document at /docs/json is generated from them.
 import { signedEventWire } from '@civic-ledger/events';
 import { z } from 'zod';
-import { signedReceiptSchema } from './receipts.ts';
+import { signedReceiptSchema } from '@civic-ledger/receipts';
 
 export const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex of 32 bytes');
 const index = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

@@ -9,7 +9,7 @@ import { genesisEvent, registerOrg, TestEmitter } from '@civic-ledger/ledger-cor
 import { openCheckpoint, verifierFromKeyText } from '@civic-ledger/signed-note';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
-import { verifyReceipt } from './receipts.ts';
+import { verifyReceipt } from '@civic-ledger/receipts';
 import { startService, type RunningService } from './server.ts';
 
 const dirs: string[] = [];

@@ -11,7 +11,6 @@ import {
   type SigningKey,
   type VerifierKey,
 } from '@civic-ledger/crypto';
-import type { Receipt } from '@civic-ledger/ledger-core';
 import { z } from 'zod';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex of 32 bytes');
@@ -47,7 +46,7 @@ export function receiptDigest(receipt: UnsignedReceipt): Uint8Array {
 
 export function signReceipt(
   key: SigningKey,
-  receipt: Receipt,
+  receipt: { index: number; eventHash: string; leafHash: string; admitted: string },
   log: { origin: string; checkpointWithinMs: number },
 ): SignedReceipt {
   const unsigned: UnsignedReceipt = {

@@ -1,0 +1,9 @@
+export {
+  receiptDigest,
+  signReceipt,
+  verifyReceipt,
+  signedReceiptSchema,
+  unsignedReceiptSchema,
+  type SignedReceipt,
+  type UnsignedReceipt,
+} from './receipts.ts';

@@ -12,6 +12,8 @@ export interface ChainEventOptions {
   streams?: number;
   /** Sign for real (default) or put a placeholder signature (for the pre-verified path). */
   sign?: boolean;
+  /** Stream names are `${streamPrefix}${n}` (default "s"): separate sources, separate chains. */
+  streamPrefix?: string;
 }
 
 export type BenchEvent = { event: Record<string, unknown>; signature: string };
@@ -36,7 +38,7 @@ export function chainEventSource(o: ChainEventOptions): (n: number) => BenchEven
       const common = {
         v: 1,
         emitter: o.emitter,
-        stream: `s${s}`,
+        stream: `${o.streamPrefix ?? 's'}${s}`,
         seq: st.seq + 1,
         prev: st.prev,
         time: '2026-11-02T08:15:00.000Z',

@@ -9,29 +9,36 @@ export const AGENCY = 'transport-agency';
 export const agencyKey: SigningKey = signingKeyFromSeed(`${AGENCY}/k1`, new Uint8Array(32).fill(7));
 const logKey = signingKeyFromSeed('bench.example/log', new Uint8Array(32).fill(9));
 
-export async function benchLedger(
-  store: LedgerStore,
-  options: { threads?: number; maxBatch?: number } = {},
-): Promise<Ledger> {
-  const operator = new TestEmitter('ledger', {
-    key: signingKeyFromSeed('ledger/k1', new Uint8Array(32).fill(3)),
-  });
-  const ledger = await Ledger.open({
-    store,
-    origin: 'bench.example/log',
-    logSigner: signerFromKeyText(formatSigningKey(logKey)),
-    operatorKey: operator.verifierKey,
-    checkpoints: { maxEntries: 100_000, maxDelayMs: 1000 },
-    ...(options.threads === undefined ? {} : { signatureThreads: options.threads }),
-    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
-  });
+const operatorKey = signingKeyFromSeed('ledger/k1', new Uint8Array(32).fill(3));
+/** The operator's verifier key text (the ledger's trust anchor). */
+export const benchOperatorKey = new TestEmitter('ledger', { key: operatorKey }).verifierKey;
+
+/** Genesis, the agency and the statistics office, the agency's key (a fresh operator chain). */
+export function benchBootstrapEvents() {
+  const operator = new TestEmitter('ledger', { key: operatorKey });
   const agency = new TestEmitter(AGENCY, { key: agencyKey });
-  const results = await ledger.submit([
+  return [
     genesisEvent(operator),
     registerOrg(operator, AGENCY, 'agency'),
     registerOrg(operator, 'statistics-office', 'agency'),
     addKey(operator, AGENCY, agency.verifierKey, agencyKey.name),
-  ]);
+  ];
+}
+
+export async function benchLedger(
+  store: LedgerStore,
+  options: { threads?: number; maxBatch?: number } = {},
+): Promise<Ledger> {
+  const ledger = await Ledger.open({
+    store,
+    origin: 'bench.example/log',
+    logSigner: signerFromKeyText(formatSigningKey(logKey)),
+    operatorKey: benchOperatorKey,
+    checkpoints: { maxEntries: 100_000, maxDelayMs: 1000 },
+    ...(options.threads === undefined ? {} : { signatureThreads: options.threads }),
+    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+  });
+  const results = await ledger.submit(benchBootstrapEvents());
   for (const r of results)
     if (!r.ok) throw new Error(`bench setup refused: ${r.error.code} ${r.error.message}`);
   return ledger;

@@ -89,8 +89,6 @@ export async function openWriter(
     origin: 'crash.test.example/log',
     logSigner: signerFromKeyText(formatSigningKey(logKey)),
     operatorKey: operator.verifierKey,
-    // A fixed owner: a killed predecessor never released its lease; the same owner may take it back.
-    owner: 'crash-child',
     checkpoints: { maxEntries: 500, maxDelayMs: 200 },
     signatureThreads: 0,
   });

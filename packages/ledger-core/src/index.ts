@@ -1,4 +1,12 @@
-export { Ledger, type LedgerOptions, type Receipt, type SubmitOptions, type SubmitResult } from './ledger.ts';
+export {
+  Ledger,
+  localOwner,
+  deadLocalOwner,
+  type LedgerOptions,
+  type Receipt,
+  type SubmitOptions,
+  type SubmitResult,
+} from './ledger.ts';
 export { LedgerError, type LedgerErrorCode } from './errors.ts';
 export { Registry, registryEffects, type KeyState, type OrgState, type ResourceState } from './registry.ts';
 export { SignaturePool, type SignatureJob, type SignaturePoolOptions } from './signature-pool.ts';

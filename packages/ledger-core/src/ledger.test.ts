@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import {
   formatSigningKey,
@@ -13,7 +15,7 @@ import { openCheckpoint, signerFromKeyText, verifierFromKeyText } from '@civic-l
 import { MemoryStore, SqliteStore, type LedgerStore } from '@civic-ledger/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeSubmission } from '@civic-ledger/events';
-import { Ledger, type SubmitResult } from './index.ts';
+import { deadLocalOwner, Ledger, localOwner, type SubmitResult } from './index.ts';
 import { bootstrapEvents, TestEmitter } from './testing.ts';
 
 const ORIGIN = 'ledger.test.example/log';
@@ -207,6 +209,39 @@ describe('admission', () => {
     void operator;
   });
 
+  it('refuses what an organization may not claim: foreign keys, registering organizations, foreign namespaces', async () => {
+    const { ledger, agency, police } = await world();
+    // Signed with police's registered key, on the agency's chain.
+    const impostor = new TestEmitter('transport-agency', { key: police.key });
+    const [k] = await ledger.submit([impostor.peek(collect(1))]);
+    expect(k).toMatchObject({ ok: false, error: { code: 'UNKNOWN_KEY', details: { key: police.key.name } } });
+    const org = {
+      type: 'register',
+      subject: { kind: 'organization', id: 'vendor-z', name: 'Vendor Z', role: 'vendor', jurisdiction: 'NL' },
+    } as never;
+    const [o] = await ledger.submit([agency.peek(org)]);
+    expect(o).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_PERMITTED', details: { issues: [{ path: '/subject/kind' }] } },
+    });
+    const foreign = {
+      type: 'register',
+      subject: {
+        kind: 'dataset',
+        id: 'police/plates',
+        name: 'Plates',
+        categories: ['city:X'],
+        personalData: 'none',
+      },
+    } as never;
+    const [f] = await ledger.submit([agency.peek(foreign)]);
+    expect(f).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_PERMITTED', details: { issues: [{ path: '/subject/id' }] } },
+    });
+    expect(ledger.size).toBe(5);
+  });
+
   it('refuses schema errors naming the field, and claimed times too far ahead', async () => {
     const { ledger, agency } = await world();
     const [bad] = await ledger.submit([
@@ -378,5 +413,38 @@ describe('on SQLite', () => {
     const [r] = await ledger.submit([agency.next(collect(1))]);
     expect(r).toMatchObject({ ok: false, error: { code: 'NOT_WRITER' } });
     expect(ledger.writable).toBe(false);
+  });
+
+  it('takes over at once from a default owner on this host whose process is gone, never from a live one', async () => {
+    const { path, store } = sqlite();
+    const { operator } = await world({ store });
+    const openAs = () =>
+      Ledger.open({
+        store: new SqliteStore({ path }),
+        origin: ORIGIN,
+        logSigner,
+        operatorKey: operator.verifierKey,
+        signatureThreads: 0,
+      });
+    const leaveLease = (owner: string) => {
+      const db = new DatabaseSync(path);
+      db.prepare('UPDATE head SET owner = ?, expires = ? WHERE id = 1').run(owner, Date.now() + 60_000);
+      db.close();
+    };
+    // A live process on this host (our parent) holds the lease: a newcomer waits.
+    leaveLease(`pid-${process.ppid}@${hostname()}`);
+    await expect(openAs()).rejects.toMatchObject({ code: 'LEASE_HELD' });
+    // A lease left by a process that no longer exists (as after kill -9) is taken at once.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    leaveLease(`pid-${gone}@${hostname()}`);
+    expect(deadLocalOwner(`pid-${gone}@${hostname()}`)).toBe(true);
+    const successor = await openAs();
+    open.push(successor);
+    expect(successor.writable).toBe(true);
+    // Never on doubt: another host, a live process, a custom owner name.
+    expect(deadLocalOwner(`pid-${gone}@another-host.example`)).toBe(false);
+    expect(deadLocalOwner(`pid-${process.ppid}@${hostname()}`)).toBe(false);
+    expect(deadLocalOwner('ingest-1')).toBe(false);
+    expect(localOwner()).toBe(`pid-${process.pid}@${hostname()}`);
   });
 });

@@ -4,6 +4,7 @@
 // a batch commits form the next batch). A receipt is returned only after the store has
 // committed. Everything a batch would change is computed on copies; the store's append is
 // the single point where it becomes real, and a refused or failed batch changes nothing.
+import { hostname } from 'node:os';
 import { fromHex, parseVerifierKey, toHex, verifyDigest, type VerifierKey } from '@civic-ledger/crypto';
 import { chainKey, checkLink, type ChainHead, type ChainOutcome } from '@civic-ledger/chain';
 import { decodeSubmission, type DecodedEvent } from '@civic-ledger/events';
@@ -17,7 +18,14 @@ import {
   newNodeBatch,
   type NodeReader,
 } from '@civic-ledger/merkle';
-import { GENESIS_PREV, OPERATOR_ORG, SchemaError, isMovement, type Event } from '@civic-ledger/schemas';
+import {
+  GENESIS_PREV,
+  OPERATOR_ORG,
+  SchemaError,
+  isMovement,
+  permissionIssues,
+  type Event,
+} from '@civic-ledger/schemas';
 import {
   StorageError,
   type AppendBatch,
@@ -155,6 +163,27 @@ function chainError(outcome: ChainOutcome): LedgerError | undefined {
   }
 }
 
+/** The default lease owner: this process on this host. */
+export function localOwner(): string {
+  return `pid-${process.pid}@${hostname()}`;
+}
+
+/**
+ * True when `owner` is a default owner on this host whose process no longer exists: a
+ * writer killed with SIGKILL never releases its lease, and its successor should not wait
+ * out the TTL. Any doubt (another host, a custom owner, a live or foreign process) is false.
+ */
+export function deadLocalOwner(owner: string): boolean {
+  const m = /^pid-(\d+)@(.+)$/.exec(owner);
+  if (!m || m[2] !== hostname() || Number(m[1]) === process.pid) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 export class Ledger {
   readonly #store: LedgerStore;
   readonly #opts: LedgerOptions;
@@ -198,9 +227,14 @@ export class Ledger {
   /** Opens the ledger on a store as its writer (fencing any earlier writer). */
   static async open(options: LedgerOptions): Promise<Ledger> {
     const store = options.store;
-    const owner = options.owner ?? `pid-${process.pid}`;
+    const owner = options.owner ?? localOwner();
     const ttlMs = options.leaseTtlMs ?? 30_000;
-    const lease = await store.acquireWriter({ owner, ttlMs, ...(options.now ? { now: options.now() } : {}) });
+    const lease = await store.acquireWriter({
+      owner,
+      ttlMs,
+      holderIsGone: deadLocalOwner,
+      ...(options.now ? { now: options.now() } : {}),
+    });
     const head = await store.head();
     const range = await loadCompactRange(store as NodeReader, head.size);
     if (toHex(range.root()) !== toHex(head.rootHash)) {
@@ -489,7 +523,13 @@ export class Ledger {
     const chainErr = chainError(outcome);
     if (chainErr) throw chainErr;
 
-    // Authorisation that needs the registry: the emitter exists; roles for attest/finding.
+    // Who may emit what: the event's own claims (registering organizations, namespaces, keys)...
+    const forbidden = permissionIssues(e);
+    if (forbidden.length > 0) {
+      const first = forbidden[0]!;
+      throw new LedgerError('NOT_PERMITTED', `${first.path}: ${first.rule}`, { issues: forbidden });
+    }
+    // ...and what needs the registry: the emitter exists; roles for attest/finding.
     if (e.emitter !== OPERATOR_ORG) {
       const org = state.registry.org(e.emitter);
       if (!org)
@@ -558,6 +598,12 @@ export class Ledger {
         });
       }
     } else {
+      if (state.org !== e.emitter) {
+        throw new LedgerError('UNKNOWN_KEY', `key ${e.key} belongs to ${state.org}, not ${e.emitter}`, {
+          key: e.key,
+          emitter: e.emitter,
+        });
+      }
       if (state.revokedAt !== undefined) {
         throw new LedgerError('KEY_REVOKED', `key ${e.key} was revoked at ledger index ${state.revokedAt}`, {
           key: e.key,

@@ -8,6 +8,7 @@ import { CompactRange, hashLeaf, newNodeBatch } from '@civic-ledger/merkle';
 import { validateEvent } from '@civic-ledger/schemas';
 import type { LedgerStore, LeafRecord, RegistryRecord } from '@civic-ledger/storage';
 import { LedgerError } from './errors.ts';
+import { deadLocalOwner } from './ledger.ts';
 import { Registry, registryEffects } from './registry.ts';
 
 export interface RebuildOptions {
@@ -23,6 +24,7 @@ export async function rebuildDerived(
 ): Promise<{ size: number; rootHash: Uint8Array }> {
   const lease = await store.acquireWriter({
     owner: options.owner ?? `rebuild-${process.pid}`,
+    holderIsGone: deadLocalOwner,
     ttlMs: 10 * 60_000,
   });
   const head = await store.head();

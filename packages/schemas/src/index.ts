@@ -1,7 +1,13 @@
 export * from './ids.ts';
 export * from './primitives.ts';
 export * from './events.ts';
-export { validateEvent, crossFieldIssues, type ValidateOptions, type ValidatedEvent } from './validate.ts';
+export {
+  validateEvent,
+  crossFieldIssues,
+  permissionIssues,
+  type ValidateOptions,
+  type ValidatedEvent,
+} from './validate.ts';
 export { SchemaError, type SchemaErrorCode, type SchemaIssue } from './errors.ts';
 export { EXAMPLE_EVENTS } from './examples.ts';
 export {

@@ -114,7 +114,6 @@ export function crossFieldIssues(e: Event): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   const add = (path: string, rule: string) => issues.push({ path, rule, code: 'custom' });
 
-  if (ownerOf(e.key) !== e.emitter) add('/key', `key must belong to the emitter (${e.emitter}/...)`);
   if ((e.seq === 1) !== (e.prev === GENESIS_PREV)) {
     add('/prev', 'prev is 64 zeros exactly when seq is 1');
   }
@@ -133,17 +132,6 @@ export function crossFieldIssues(e: Event): SchemaIssue[] {
       }
       if (e.anonymisation !== undefined && !e.processing.includes('anonymise')) {
         add('/processing', 'must include anonymise when anonymisation is given');
-      }
-      break;
-    case 'register':
-      if (e.subject.kind === 'organization' && e.emitter !== OPERATOR_ORG) {
-        add('/subject/kind', `only the operator (${OPERATOR_ORG}) registers organizations`);
-      }
-      if (e.subject.kind !== 'organization' && ownerOf(e.subject.id) !== e.emitter) {
-        add(
-          '/subject/id',
-          `an organization registers ${e.subject.kind}s in its own namespace (${e.emitter}/...)`,
-        );
       }
       break;
     case 'declare': {
@@ -179,17 +167,43 @@ export function crossFieldIssues(e: Event): SchemaIssue[] {
         add('/compromisedSince', 'only for revoke');
       if (ownerOf(e.subjectKey) !== e.subjectOrg)
         add('/subjectKey', 'key name must start with the subject organization');
-      if (e.action === 'recover' && e.emitter !== OPERATOR_ORG)
-        add('/action', 'only the operator re-keys an organization');
-      if (e.emitter !== OPERATOR_ORG && e.subjectOrg !== e.emitter) {
-        add('/subjectOrg', 'an organization manages only its own keys');
-      }
       if (e.publicKey !== undefined && !e.publicKey.startsWith(`${e.subjectKey}+`)) {
         add('/publicKey', 'verifier key text must be named subjectKey');
       }
       break;
     default:
       break;
+  }
+  return issues;
+}
+
+/**
+ * Who may emit what, as far as the event alone says: only the operator registers
+ * organizations and re-keys one; an organization registers resources in its own namespace
+ * and manages only its own keys. A well-formed event that breaks one of these is not a
+ * schema error but a refusal (NOT_PERMITTED); that the signing key is the emitter's own is
+ * checked against the registry (UNKNOWN_KEY).
+ */
+export function permissionIssues(e: Event): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  const add = (path: string, rule: string) => issues.push({ path, rule, code: 'not_permitted' });
+  if (e.type === 'register') {
+    if (e.subject.kind === 'organization' && e.emitter !== OPERATOR_ORG) {
+      add('/subject/kind', `only the operator (${OPERATOR_ORG}) registers organizations`);
+    }
+    if (e.subject.kind !== 'organization' && ownerOf(e.subject.id) !== e.emitter) {
+      add(
+        '/subject/id',
+        `an organization registers ${e.subject.kind}s in its own namespace (${e.emitter}/...)`,
+      );
+    }
+  }
+  if (e.type === 'key') {
+    if (e.action === 'recover' && e.emitter !== OPERATOR_ORG)
+      add('/action', 'only the operator re-keys an organization');
+    if (e.emitter !== OPERATOR_ORG && e.subjectOrg !== e.emitter) {
+      add('/subjectOrg', 'an organization manages only its own keys');
+    }
   }
   return issues;
 }

@@ -44,7 +44,12 @@ export class MemoryStore implements LedgerStore {
   async acquireWriter(options: AcquireOptions): Promise<WriterLease> {
     const now = options.now ?? Date.now();
     const l = this.#lease;
-    if (l.owner !== null && l.owner !== options.owner && l.expires > now) {
+    if (
+      l.owner !== null &&
+      l.owner !== options.owner &&
+      l.expires > now &&
+      !(options.holderIsGone?.(l.owner) ?? false)
+    ) {
       throw new StorageError('LEASE_HELD', `writer lease held by ${l.owner}`);
     }
     const size = this.#head.size;

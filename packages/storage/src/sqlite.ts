@@ -149,7 +149,12 @@ export class SqliteStore implements LedgerStore {
     const now = options.now ?? Date.now();
     return this.#tx(() => {
       const h = this.#headRow();
-      if (h.owner !== null && h.owner !== options.owner && h.expires > now) {
+      if (
+        h.owner !== null &&
+        h.owner !== options.owner &&
+        h.expires > now &&
+        !(options.holderIsGone?.(h.owner) ?? false)
+      ) {
         throw new StorageError(
           'LEASE_HELD',
           `writer lease held by ${h.owner} until ${new Date(h.expires).toISOString()}`,

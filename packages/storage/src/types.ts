@@ -71,6 +71,11 @@ export interface AcquireOptions {
   ttlMs: number;
   /** Clock for lease expiry (default Date.now). */
   now?: number;
+  /**
+   * Says whether the current holder is known to be gone (e.g. a crashed process on this
+   * host), so its lease can be taken before it lapses. Evaluated within the take-over.
+   */
+  holderIsGone?: (owner: string) => boolean;
 }
 
 /** A chain position: the event at `seq` of a chain. */

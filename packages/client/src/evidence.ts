@@ -1,0 +1,92 @@
+// Offline checks against the pinned log key: a checkpoint, and inclusion evidence (leaf,
+// checkpoint, proof). Nothing here trusts the ledger's answers; every value is recomputed.
+import { fromBase64, fromHex, toHex } from '@civic-ledger/crypto';
+import { decodeLeaf } from '@civic-ledger/leaf';
+import { hashLeaf, MerkleError, verifyInclusion } from '@civic-ledger/merkle';
+import {
+  openCheckpoint,
+  verifierFromKeyText,
+  type NoteVerifier,
+  type VerifiedCheckpoint,
+} from '@civic-ledger/signed-note';
+import { ClientError } from './errors.ts';
+import { inclusionEvidenceSchema, type InclusionEvidence } from './schemas.ts';
+
+/** The log a client trusts: its verifier key (C2SP text, pinned out of band) and origin. */
+export interface LogTrust {
+  logKey: string;
+  origin: string;
+}
+
+/** A note verifier of the pinned key text; INVALID_ARGUMENT when the text is not a key. */
+export function pinnedVerifier(logKey: string): NoteVerifier {
+  try {
+    return verifierFromKeyText(logKey.trim());
+  } catch (cause) {
+    throw new ClientError('INVALID_ARGUMENT', 'logKey: a C2SP verifier key text <name>+<key id>+<base64>', {
+      cause,
+    });
+  }
+}
+
+/** Opens a checkpoint note with the pinned key only; CHECKPOINT_UNVERIFIED otherwise. */
+export function openPinnedCheckpoint(
+  note: string,
+  verifier: NoteVerifier,
+  origin: string,
+): VerifiedCheckpoint {
+  try {
+    return openCheckpoint(note, { verifiers: [verifier], origin });
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code;
+    throw new ClientError(
+      'CHECKPOINT_UNVERIFIED',
+      `checkpoint refused: ${(cause as Error).message ?? String(cause)}`,
+      { details: { reason: typeof code === 'string' ? code : 'UNKNOWN' }, cause },
+    );
+  }
+}
+
+const proofInvalid = (message: string, cause?: unknown) =>
+  new ClientError('PROOF_INVALID', message, cause === undefined ? {} : { cause });
+
+/**
+ * Checks inclusion evidence offline: the checkpoint is signed by the pinned key for the
+ * origin, the leaf holds the event (its hash recomputed), the leaf hash is recomputed, and
+ * the proof leads from it to the checkpoint's root. Returns the verified checkpoint;
+ * throws CHECKPOINT_UNVERIFIED or PROOF_INVALID.
+ */
+export function verifyEvidence(
+  evidence: InclusionEvidence,
+  trust: LogTrust | { verifier: NoteVerifier; origin: string },
+): VerifiedCheckpoint {
+  const parsed = inclusionEvidenceSchema.safeParse(evidence);
+  if (!parsed.success) throw proofInvalid(`evidence is malformed: ${parsed.error.issues[0]?.message}`);
+  const e = parsed.data;
+  const verifier = 'verifier' in trust ? trust.verifier : pinnedVerifier(trust.logKey);
+  const cp = openPinnedCheckpoint(e.checkpoint, verifier, trust.origin);
+  let leaf;
+  try {
+    leaf = decodeLeaf(e.leaf);
+  } catch (cause) {
+    throw proofInvalid('the leaf is not a well-formed log leaf', cause);
+  }
+  if (leaf.eventHash !== e.eventHash) throw proofInvalid('the leaf holds another event');
+  if (leaf.index !== e.index) throw proofInvalid(`the leaf is at index ${leaf.index}, not ${e.index}`);
+  const leafHash = hashLeaf(new TextEncoder().encode(e.leaf));
+  if (toHex(leafHash) !== e.leafHash) throw proofInvalid('the leaf hash is not the hash of the leaf');
+  if (e.index >= cp.size) {
+    throw new ClientError('NOT_COVERED', `checkpoint of size ${cp.size} does not cover index ${e.index}`, {
+      details: { index: e.index, size: cp.size },
+    });
+  }
+  try {
+    verifyInclusion(fromHex(e.leafHash), e.index, cp.size, e.proof.map(fromBase64), cp.rootHash);
+  } catch (cause) {
+    if (cause instanceof MerkleError) {
+      throw proofInvalid(`inclusion proof does not verify: ${cause.message}`, cause);
+    }
+    throw cause;
+  }
+  return cp;
+}

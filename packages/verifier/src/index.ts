@@ -9,3 +9,9 @@ export {
 } from './verify.ts';
 export { arraySource, storeSource, type LogSource, type SourceLeaf } from './sources.ts';
 export { EventHashSet } from './hash-set.ts';
+export {
+  httpSource,
+  HttpSourceError,
+  type HttpSourceErrorCode,
+  type HttpSourceOptions,
+} from './http-source.ts';

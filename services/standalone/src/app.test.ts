@@ -512,6 +512,59 @@ describe('reads that verify', () => {
     expect((await get(app, '/v1/proofs/consistency?from=9&to=4')).status).toBe(400);
   });
 
+  it('lists signed checkpoints ascending by size, paged, each opening with the log key', async () => {
+    const { app, ledger, agency } = await populated();
+    // A third checkpoint, so pages have a middle.
+    const more = Array.from({ length: 3 }, (_, i) => agency.next(collect(100 + i)));
+    expect((await post(app, { events: more }, '/v1/events/batch')).status).toBe(200);
+    await ledger.checkpointNow();
+
+    const all = (await get(app, '/v1/checkpoints')).json();
+    expect(all.checkpoints.map((c: { size: number }) => c.size)).toEqual([5, 17, 20]);
+    expect(all.next).toBeNull();
+    for (const c of all.checkpoints as { size: number; note: string }[]) {
+      expect(openCheckpoint(c.note, { verifiers: [logVerifier], origin: ORIGIN }).size).toBe(c.size);
+      expect((await get(app, `/v1/checkpoints/${c.size}`)).body).toBe(c.note);
+    }
+
+    const sizes: number[] = [];
+    let url: string | null = '/v1/checkpoints?limit=1';
+    while (url) {
+      const page = (await get(app, url)).json();
+      expect(page.checkpoints).toHaveLength(1);
+      sizes.push(page.checkpoints[0].size);
+      url = page.next === null ? null : `/v1/checkpoints?from=${page.next}&limit=1`;
+    }
+    expect(sizes).toEqual([5, 17, 20]);
+    expect((await get(app, '/v1/checkpoints?from=6&limit=1')).json()).toMatchObject({
+      checkpoints: [{ size: 17 }],
+      next: 20,
+    });
+    expect((await get(app, '/v1/checkpoints?from=21')).json()).toEqual({ checkpoints: [], next: null });
+    expect((await get(app, '/v1/checkpoints?limit=0')).status).toBe(400);
+    expect((await get(app, '/v1/checkpoints?limit=1001')).status).toBe(400);
+    expect((await get(app, '/v1/checkpoints?from=-1')).status).toBe(400);
+  });
+
+  it('pages through checkpoints that are far apart (the store is read in bounded windows)', async () => {
+    const store = new MemoryStore();
+    const { app } = await world({ store, bootstrap: false });
+    const sizes = [3000, 70_000, 70_001, 500_000];
+    for (const size of sizes) await store.putCheckpoint({ size, note: `note ${size}\n`, createdAt: NOW });
+    const p1 = (await get(app, '/v1/checkpoints?limit=2')).json();
+    expect(p1).toEqual({
+      checkpoints: [
+        { size: 3000, note: 'note 3000\n' },
+        { size: 70_000, note: 'note 70000\n' },
+      ],
+      next: 70_001,
+    });
+    const p2 = (await get(app, `/v1/checkpoints?from=${p1.next}&limit=2`)).json();
+    expect(p2.checkpoints.map((c: { size: number }) => c.size)).toEqual([70_001, 500_000]);
+    expect(p2.next).toBeNull();
+    expect((await get(app, '/v1/checkpoints?from=70001&limit=1')).json().next).toBe(500_000);
+  });
+
   it('serves chain heads', async () => {
     const { app, events } = await populated();
     const head = (await get(app, '/v1/chains/transport-agency/main/head')).json();
@@ -543,6 +596,7 @@ describe('operations', () => {
         'GET /v1/checkpoint',
         'GET /v1/checkpoint.json',
         'GET /v1/checkpoints/{size}',
+        'GET /v1/checkpoints',
         'GET /v1/proofs/inclusion',
         'GET /v1/proofs/consistency',
         'GET /v1/chains/{emitter}/{stream}/head',

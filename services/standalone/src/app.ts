@@ -418,6 +418,39 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
     },
   );
 
+  r.get(
+    '/v1/checkpoints',
+    {
+      schema: {
+        summary: 'Signed checkpoints ascending by tree size, paged',
+        tags: ['checkpoints'],
+        querystring: s.checkpointsQuery,
+        response: { 200: s.checkpointPage, ...s.errorResponses },
+      },
+    },
+    async (request) => {
+      const { from, limit } = request.query;
+      const last = (await store.latestCheckpoint())?.size ?? -1;
+      // The store keeps one checkpoint per size, so a window of w sizes holds at most w rows:
+      // each query is bounded; windows widen (up to 64 Ki sizes) while the log signs sparsely.
+      const found: { size: number; note: string }[] = [];
+      let width = Math.max(limit + 1, 1024);
+      for (let lo = from; lo <= last && found.length <= limit;) {
+        const hi = Math.min(last, lo + width - 1);
+        for (const c of await store.listCheckpoints(lo, hi)) {
+          if (found.length > limit) break;
+          found.push({ size: c.size, note: c.note });
+        }
+        lo = hi + 1;
+        width = Math.min(width * 2, 65_536);
+      }
+      return {
+        checkpoints: found.slice(0, limit),
+        next: found.length > limit ? found[limit]!.size : null,
+      };
+    },
+  );
+
   // ---- proofs
 
   function proofError(e: unknown): never {

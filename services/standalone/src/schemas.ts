@@ -65,6 +65,26 @@ export const checkpointJson = z.object({
   note: z.string().describe('The signed note (C2SP tlog-checkpoint)'),
 });
 export const noteText = z.string().describe('C2SP tlog-checkpoint signed note (text/plain)');
+export const checkpointsQuery = z.object({
+  from: index.default(0).describe('Smallest tree size to list'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+export const checkpointPage = z.object({
+  checkpoints: z
+    .array(
+      z.object({
+        size: z.number().int().nonnegative(),
+        note: z.string().describe('The signed note (C2SP tlog-checkpoint)'),
+      }),
+    )
+    .describe('Signed checkpoints ascending by tree size, at most `limit`'),
+  next: z
+    .number()
+    .int()
+    .nonnegative()
+    .nullable()
+    .describe('`from` of the next page (the size of the next checkpoint), null at the end'),
+});
 
 export const inclusionQuery = z.object({
   hash: hex64.optional().describe('Event hash (give hash or index)'),

@@ -26,10 +26,17 @@ export interface LogSource {
 
 /** A source over a ledger store (SqliteStore, MemoryStore...): its head, leaves and checkpoints. */
 export function storeSource(store: LedgerStore): LogSource {
+  // The size is read once: on a store that is still being written to, checkpoints signed
+  // after that moment are beyond what is verified, not evidence of a truncated log.
+  let size: Promise<number> | undefined;
+  const fixedSize = () => (size ??= store.head().then((h) => h.size));
   return {
-    size: async () => (await store.head()).size,
+    size: fixedSize,
     leaves: (from, to) => store.getLeaves(from, to),
-    checkpoints: async () => (await store.listCheckpoints(0, Number.MAX_SAFE_INTEGER)).map((c) => c.note),
+    checkpoints: async () => {
+      const upTo = await fixedSize();
+      return (await store.listCheckpoints(0, upTo)).filter((c) => c.size <= upTo).map((c) => c.note);
+    },
   };
 }
 

@@ -8,7 +8,14 @@ export {
   type SubmitResult,
 } from './ledger.ts';
 export { LedgerError, type LedgerErrorCode } from './errors.ts';
-export { Registry, registryEffects, type KeyState, type OrgState, type ResourceState } from './registry.ts';
+export {
+  Registry,
+  registryEffects,
+  unregisteredReferences,
+  type KeyState,
+  type OrgState,
+  type ResourceState,
+} from './registry.ts';
 export { SignaturePool, type SignatureJob, type SignaturePoolOptions } from './signature-pool.ts';
 export { Checkpointer, type CheckpointPolicy, type CheckpointSigner } from './checkpoints.ts';
 export { rebuildDerived, type RebuildOptions } from './rebuild.ts';

@@ -4,7 +4,7 @@
 // claim about time.
 import { canonicalize } from '@civic-ledger/canonical-json';
 import { parseVerifierKey, type VerifierKey } from '@civic-ledger/crypto';
-import { OPERATOR_ORG, type Event } from '@civic-ledger/schemas';
+import { OPERATOR_ORG, isMovement, type Event } from '@civic-ledger/schemas';
 import type { RegistryRecord } from '@civic-ledger/storage';
 import { LedgerError } from './errors.ts';
 
@@ -179,4 +179,30 @@ export function registryEffects(e: Event, index: number, reg: Registry): Registr
     ];
   }
   return [];
+}
+
+/**
+ * What an event names that must already be registered: a movement's dataset (and a
+ * collect's source), a dataset registration's sources. Shared by admission and the
+ * verifier, so both refuse the same thing: UNKNOWN_SUBJECT (422 over HTTP).
+ */
+export function unregisteredReferences(e: Event, reg: Registry): LedgerError | undefined {
+  const need = (path: string, kind: 'source' | 'dataset', id: string): LedgerError | undefined =>
+    reg.resource(id)?.kind === kind
+      ? undefined
+      : new LedgerError('UNKNOWN_SUBJECT', `${path}: ${kind} ${id} is not registered`, { path, kind, id });
+  if (isMovement(e)) {
+    if (e.type === 'collect') {
+      const s = need('/source', 'source', e.source);
+      if (s) return s;
+    }
+    return need('/dataset/id', 'dataset', e.dataset.id);
+  }
+  if (e.type === 'register' && e.subject.kind === 'dataset') {
+    for (const [i, id] of (e.subject.sources ?? []).entries()) {
+      const s = need(`/subject/sources/${i}`, 'source', id);
+      if (s) return s;
+    }
+  }
+  return undefined;
 }

@@ -91,6 +91,37 @@ export function addKey(
   } as Body);
 }
 
+/** A source registration in `by`'s namespace (a traffic camera, unless told otherwise). */
+export function registerSource(by: TestEmitter, id: string): TestSubmission {
+  return by.next({
+    type: 'register',
+    subject: {
+      kind: 'source',
+      id,
+      name: `Source ${id}`,
+      technology: 'city:TrafficCamera',
+      location: { area: 'Test district' },
+      categories: ['city:VehicleCount'],
+      personalData: 'none',
+    },
+  } as Body);
+}
+
+/** A dataset registration in `by`'s namespace. */
+export function registerDataset(by: TestEmitter, id: string, sources?: readonly string[]): TestSubmission {
+  return by.next({
+    type: 'register',
+    subject: {
+      kind: 'dataset',
+      id,
+      name: `Dataset ${id}`,
+      categories: ['city:VehicleCount'],
+      personalData: 'none',
+      ...(sources === undefined ? {} : { sources: [...sources] }),
+    },
+  } as Body);
+}
+
 /**
  * The events that make a fresh ledger usable: the operator's genesis key, then for each
  * emitter its organization (role `agency` unless given) and its key.

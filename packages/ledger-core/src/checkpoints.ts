@@ -20,6 +20,7 @@ export class Checkpointer {
   readonly #signers: CheckpointSigner;
   readonly #policy: CheckpointPolicy;
   readonly #now: () => number;
+  readonly #onCheckpoint: ((cp: { size: number; note: string }) => void) | undefined;
   #last: { size: number; root: string; note: string } | undefined;
   #loaded = false;
   #chain: Promise<unknown> = Promise.resolve();
@@ -31,7 +32,9 @@ export class Checkpointer {
     signers: CheckpointSigner,
     policy: Partial<CheckpointPolicy>,
     now: (() => number) | undefined,
+    onCheckpoint?: (cp: { size: number; note: string }) => void,
   ) {
+    this.#onCheckpoint = onCheckpoint;
     this.#store = store;
     this.#origin = origin;
     this.#signers = signers;
@@ -82,6 +85,11 @@ export class Checkpointer {
       );
       await this.#store.putCheckpoint({ size, note, createdAt: this.#now() });
       if (!this.#last || size > this.#last.size) this.#last = { size, root: toHex(root), note };
+      try {
+        this.#onCheckpoint?.({ size, note });
+      } catch {
+        // A notification hook never fails the checkpoint.
+      }
       return { size, note };
     };
     const p = this.#chain.then(run, run);

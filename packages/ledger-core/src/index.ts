@@ -2,6 +2,7 @@ export {
   Ledger,
   localOwner,
   deadLocalOwner,
+  type AppendedEntry,
   type LedgerOptions,
   type Receipt,
   type SubmitOptions,

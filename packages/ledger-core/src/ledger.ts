@@ -61,6 +61,18 @@ export interface LedgerOptions {
   now?: () => number;
   /** Future skew allowed on claimed times (default LIMITS.maxFutureSkewMs). */
   maxFutureSkewMs?: number;
+  /** Called after each commit with what it appended (for notifications); must not throw. */
+  onAppended?: (entries: readonly AppendedEntry[]) => void;
+  /** Called after each checkpoint is signed and stored; must not throw. */
+  onCheckpoint?: (checkpoint: { size: number; note: string }) => void;
+}
+
+/** One committed entry, as notifications describe it. */
+export interface AppendedEntry extends Receipt {
+  emitter: string;
+  stream: string;
+  seq: number;
+  type: Event['type'];
 }
 
 /** What the ledger promises for an appended event. */
@@ -106,6 +118,7 @@ interface BatchState {
   /** event hash -> receipt of events accepted in this batch. */
   accepted: Map<string, Receipt>;
   leaves: LeafRecord[];
+  appended: AppendedEntry[];
   registryRecords: RegistryRecord[];
   nodes: { ids: number[]; hashes: Uint8Array[] };
 }
@@ -118,6 +131,7 @@ function snapshot(s: BatchState): BatchState {
     chainHashes: new Map(s.chainHashes),
     accepted: new Map(s.accepted),
     leaves: [...s.leaves],
+    appended: [...s.appended],
     registryRecords: [...s.registryRecords],
     nodes: { ids: [...s.nodes.ids], hashes: [...s.nodes.hashes] },
   };
@@ -247,6 +261,7 @@ export class Ledger {
       options.logSigner,
       options.checkpoints ?? {},
       options.now,
+      options.onCheckpoint,
     );
     const ledger = new Ledger(options, lease, head.size, range, registry, checkpointer);
     ledger.#renewTimer = setInterval(() => void ledger.#renew(owner, ttlMs), Math.max(1000, ttlMs / 3));
@@ -408,6 +423,7 @@ export class Ledger {
       chainHashes: new Map(),
       accepted: new Map(),
       leaves: [],
+      appended: [],
       registryRecords: [],
       nodes: newNodeBatch(),
     };
@@ -480,6 +496,11 @@ export class Ledger {
       this.#range = state.range;
       this.#registry.absorb(state.registry);
       for (const [k, h] of state.heads) this.#heads.set(k, h);
+      try {
+        this.#opts.onAppended?.(state.appended);
+      } catch {
+        // A notification hook never fails a commit that already happened.
+      }
     }
     // Duplicates are answered with the original receipt (from this batch or the log).
     for (const dup of duplicates) {
@@ -574,6 +595,7 @@ export class Ledger {
       admitted: admittedAt,
     };
     state.accepted.set(d.hash, receipt);
+    state.appended.push({ ...receipt, emitter: e.emitter, stream: e.stream, seq: e.seq, type: e.type });
     return receipt;
   }
 

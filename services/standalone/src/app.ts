@@ -23,6 +23,8 @@ import { Metrics } from './metrics.ts';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
 import { signReceipt, type SignedReceipt } from '@civic-ledger/receipts';
 import * as s from './schemas.ts';
+import { registerNotifications } from './notifications.ts';
+import type { Bus } from '@civic-ledger/bus';
 
 export interface AppConfig {
   /** Log identity: the checkpoint origin line, also named in receipts. */
@@ -49,6 +51,8 @@ export interface AppDeps {
   logKey: SigningKey;
   /** Clock for rate limits (tests). */
   now?: () => number;
+  /** Where the ledger's appended entries and checkpoints are published: enables /v1/notifications. */
+  bus?: Bus;
 }
 
 export interface StandaloneApp {
@@ -587,6 +591,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
         .send(metrics.render({ treeSize: ledger.size, writable: ledger.writable && !closing })),
   );
 
+  // Live notifications end when the service begins to close, so draining never waits on them.
+  const endStreams = deps.bus ? registerNotifications(app, { bus: deps.bus }) : () => undefined;
+
   r.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   r.get('/docs', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(docsPage(app)),
@@ -596,6 +603,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
     app,
     beginClose() {
       closing = true;
+      endStreams();
     },
     get closing() {
       return closing;

@@ -10,15 +10,18 @@ import {
   writeSigningKeyFile,
   type SigningKey,
 } from '@civic-ledger/crypto';
+import { MemoryBus } from '@civic-ledger/bus';
 import { Ledger } from '@civic-ledger/ledger-core';
 import { ed25519Signer } from '@civic-ledger/signed-note';
 import { SqliteStore } from '@civic-ledger/storage';
 import type { FastifyServerOptions } from 'fastify';
 import { buildApp, type StandaloneApp } from './app.ts';
 import type { ServiceConfig } from './config.ts';
+import { ledgerPublishers } from './notifications.ts';
 
 export interface RunningService extends StandaloneApp {
   ledger: Ledger;
+  bus: MemoryBus;
   store: SqliteStore;
   logKey: SigningKey;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
@@ -42,6 +45,8 @@ export async function startService(
   mkdirSync(config.dataDir, { recursive: true });
   const { key: logKey, created } = loadLogKey(config.logKeyFile, config.origin);
   const store = new SqliteStore({ path: join(config.dataDir, 'ledger.db') });
+  // The in-process bus: appended entries and checkpoints, published after the commit.
+  const bus = new MemoryBus();
   let ledger: Ledger;
   try {
     ledger = await Ledger.open({
@@ -50,6 +55,7 @@ export async function startService(
       logSigner: ed25519Signer(logKey),
       operatorKey: config.operatorKey,
       checkpoints: config.checkpoints,
+      ...ledgerPublishers(bus),
     });
   } catch (e) {
     await store.close();
@@ -65,7 +71,7 @@ export async function startService(
       logLevel: config.logLevel,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     },
-    { ledger, store, logKey },
+    { ledger, store, logKey, bus },
   );
   const { app } = built;
   if (created) app.log.info({ path: config.logKeyFile }, 'created a new log key');
@@ -93,7 +99,8 @@ export async function startService(
         clearTimeout(timer);
       }
       await ledger.close();
+      await bus.close();
       await store.close();
     })());
-  return Object.assign(built, { ledger, store, logKey, url, close });
+  return Object.assign(built, { ledger, store, logKey, bus, url, close });
 }

@@ -1,0 +1,142 @@
+// The in-process bus of the standalone service: memory only (a message lives as long as the
+// process), so it carries notifications, never the only copy of anything. Each subscription
+// (a fan-out subscriber or a group) handles its messages one at a time, in publish order.
+import {
+  deadLetterSubject,
+  type Bus,
+  type Delivery,
+  type Handler,
+  type PublishOptions,
+  type SubscribeOptions,
+  type Subscription,
+} from './bus.ts';
+
+export interface MemoryBusOptions {
+  /**
+   * Messages a subscription may hold unhandled (default 10 000). Beyond it the oldest is
+   * dropped and `onOverflow` is told: a stalled notification reader never grows memory.
+   */
+  maxPending?: number;
+  onOverflow?: (subject: string, group: string | undefined) => void;
+}
+
+interface Queue {
+  subject: string;
+  group: string | undefined;
+  members: Handler[];
+  next: number;
+  maxAttempts: number;
+  pending: Omit<Delivery, 'attempt'>[];
+  running: Promise<void> | undefined;
+  closed: boolean;
+}
+
+export class MemoryBus implements Bus {
+  readonly #queues = new Map<string, Queue[]>();
+  readonly #groups = new Map<string, Queue>();
+  readonly #maxPending: number;
+  readonly #onOverflow: MemoryBusOptions['onOverflow'];
+  #closed = false;
+
+  constructor(options: MemoryBusOptions = {}) {
+    this.#maxPending = options.maxPending ?? 10_000;
+    this.#onOverflow = options.onOverflow;
+  }
+
+  async publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<void> {
+    if (this.#closed) throw new Error('the bus is closed');
+    const message = { subject, key: options.key, data, headers: { ...options.headers } };
+    for (const q of this.#queues.get(subject) ?? []) {
+      if (q.pending.length >= this.#maxPending) {
+        q.pending.shift();
+        this.#onOverflow?.(subject, q.group);
+      }
+      q.pending.push(message);
+      this.#pump(q);
+    }
+  }
+
+  async subscribe(subject: string, handler: Handler, options: SubscribeOptions = {}): Promise<Subscription> {
+    if (this.#closed) throw new Error('the bus is closed');
+    const group = options.group;
+    let q = group === undefined ? undefined : this.#groups.get(`${subject}\n${group}`);
+    if (q === undefined) {
+      q = {
+        subject,
+        group,
+        members: [],
+        next: 0,
+        maxAttempts: options.maxAttempts ?? 5,
+        pending: [],
+        running: undefined,
+        closed: false,
+      };
+      if (group !== undefined) this.#groups.set(`${subject}\n${group}`, q);
+      this.#queues.set(subject, [...(this.#queues.get(subject) ?? []), q]);
+    }
+    const queue = q;
+    queue.members.push(handler);
+    this.#pump(queue);
+    return {
+      close: async () => {
+        queue.members = queue.members.filter((h) => h !== handler);
+        // A group keeps its messages for a later member (as a durable consumer would).
+        if (queue.members.length === 0 && queue.group === undefined) this.#drop(queue);
+        await queue.running;
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#queues.values()].flat();
+    for (const q of all) this.#drop(q);
+    await Promise.all(all.map((q) => q.running));
+  }
+
+  #drop(q: Queue): void {
+    q.closed = true;
+    q.pending.length = 0;
+    const rest = (this.#queues.get(q.subject) ?? []).filter((x) => x !== q);
+    if (rest.length > 0) this.#queues.set(q.subject, rest);
+    else this.#queues.delete(q.subject);
+    if (q.group !== undefined) this.#groups.delete(`${q.subject}\n${q.group}`);
+  }
+
+  #pump(q: Queue): void {
+    if (q.running || q.closed || q.members.length === 0 || q.pending.length === 0) return;
+    q.running = (async () => {
+      while (!q.closed && q.members.length > 0 && q.pending.length > 0) {
+        // Taken out before handling: `pending` holds only messages still waiting.
+        const message = q.pending.shift()!;
+        let done = false;
+        for (let attempt = 1; !done; attempt++) {
+          const handler = q.members[q.next++ % q.members.length];
+          if (handler === undefined) {
+            q.pending.unshift(message); // every member left: keep it for the next one
+            return;
+          }
+          try {
+            await handler({ ...message, attempt });
+            done = true;
+          } catch (e) {
+            if (attempt >= q.maxAttempts) {
+              done = true;
+              await this.publish(deadLetterSubject(message.subject), message.data, {
+                ...(message.key === undefined ? {} : { key: message.key }),
+                headers: {
+                  ...message.headers,
+                  'dead-letter-reason': (e as Error).message ?? String(e),
+                  'dead-letter-subject': message.subject,
+                },
+              }).catch(() => undefined);
+            }
+          }
+        }
+      }
+    })().finally(() => {
+      q.running = undefined;
+      this.#pump(q);
+    });
+  }
+}

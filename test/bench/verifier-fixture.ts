@@ -2,7 +2,7 @@
 // 650 bytes each) appended through the real ledger core, checkpoints every 10,000 leaves.
 // The events are signed by the city's own keys, so verification checks real signatures.
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { formatSigningKey, formatVerifierKey } from '@civic-ledger/crypto';
+import { formatSigningKey, formatVerifierKey, type SigningKey } from '@civic-ledger/crypto';
 import { generateDemoCity } from '@civic-ledger/demo-city';
 import { Ledger } from '@civic-ledger/ledger-core';
 import { signerFromKeyText } from '@civic-ledger/signed-note';
@@ -13,6 +13,8 @@ export interface VerifierFixture {
   size: number;
   logKey: string;
   origin: string;
+  /** Each organization's signing key (its events' signatures verify with it). */
+  keys: ReadonlyMap<string, SigningKey>;
 }
 
 /**
@@ -25,7 +27,13 @@ export async function demoCityLog(
   seed = 'verifier-bench',
 ): Promise<VerifierFixture> {
   const city = generateDemoCity({ seed, size });
-  const fixture = { path, size, logKey: formatVerifierKey(city.logKey), origin: city.origin };
+  const fixture = {
+    path,
+    size,
+    logKey: formatVerifierKey(city.logKey),
+    origin: city.origin,
+    keys: city.keys,
+  };
   if (existsSync(path)) {
     const store = new SqliteStore({ path });
     const head = await store.head();

@@ -20,8 +20,17 @@ import {
 } from '@civic-ledger/ledger-core/testing';
 import { parseCheckpoint, parseNote, signCheckpoint, signerFromKeyText } from '@civic-ledger/signed-note';
 import { MemoryStore, SqliteStore, type LedgerStore } from '@civic-ledger/storage';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { arraySource, storeSource, verifyLog, type VerifyResult, type VerifierState } from './index.ts';
+import { mutated, sortedJson, textEdit } from './fuzz.ts';
+import {
+  arraySource,
+  storeSource,
+  verifyLog,
+  type VerifyOptions,
+  type VerifyResult,
+  type VerifierState,
+} from './index.ts';
 
 const ORIGIN = 'ledger.test.example/log';
 const logKey = generateSigningKey(ORIGIN);
@@ -433,9 +442,11 @@ describe('tampering with a SQLite log is caught at the right index', () => {
       index: cut,
       check: 'LOG_TRUNCATED',
     });
-    // With its checkpoints left in place, the log contradicts its own signed checkpoints.
+    // With its checkpoints left in place, the log contradicts its own signed checkpoints
+    // (storeSource reads only those up to the head: a source serving them all is caught).
     const shown = tamperedCopy(path, (db) => truncate(db, false));
-    expect(failure(await verifyLog(storeSource(shown), opts))).toMatchObject({
+    const all = arraySource(await leavesOf(shown), await notesOf(shown));
+    expect(failure(await verifyLog(all, opts))).toMatchObject({
       index: cut,
       check: 'LOG_TRUNCATED',
     });
@@ -557,7 +568,10 @@ describe('forged leaves (plain arrays): every admission rule is replayed', () =>
   ])('%s: %s', async (_name, check, make) => {
     const { store, h } = await memoryLog();
     const { source, index, hash } = await withExtra(store, make(h));
-    expect(failure(await verifyLog(source, opts))).toMatchObject({ index, check, eventHash: hash });
+    const r = await verifyLog(source, opts);
+    expect(failure(r)).toMatchObject({ index, check, eventHash: hash });
+    // The reference path says the same, word for word.
+    expect(await verifyLog(source, { ...opts, fastPath: false })).toEqual(r);
   });
 
   it('worker-thread signature checks catch a forged signature and the revoked key alike', async () => {
@@ -587,4 +601,109 @@ describe('forged leaves (plain arrays): every admission rule is replayed', () =>
       check: 'GENESIS',
     });
   });
+});
+
+describe('the fast path and worker threads give the reference verdicts', () => {
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+
+  /** Every way of running the verifier gives the reference path's result. */
+  async function expectSameVerdicts(
+    source: ReturnType<typeof arraySource>,
+    o: VerifyOptions,
+    workers = false,
+  ) {
+    const reference = await verifyLog(source, { ...o, fastPath: false });
+    expect(await verifyLog(source, { ...o, threads: 0 })).toEqual(reference);
+    if (workers) {
+      expect(await verifyLog(source, { ...o, threads: 2, chunkSize: 3 })).toEqual(reference);
+    }
+    return reference;
+  }
+
+  /** A leaf whose event is replaced by `event` (written canonically), all else kept. */
+  function withEvent(leaf: Uint8Array, event: unknown): Uint8Array {
+    const text = decoder.decode(leaf);
+    const start = text.indexOf('"event":') + 8;
+    const end = text.lastIndexOf(',"index":');
+    return encoder.encode(text.slice(0, start) + sortedJson(event) + text.slice(end));
+  }
+
+  it('on leaves tampered with at random (text edits, changed events, rows moved)', async () => {
+    const { store } = await memoryLog();
+    const leaves = await leavesOf(store);
+    const notes = await notesOf(store);
+    const tamper = fc.oneof(
+      fc
+        .tuple(fc.nat(), fc.array(textEdit, { minLength: 1, maxLength: 2 }))
+        .map(([at, edits]) => (l: Uint8Array[]) => {
+          const i = at % l.length;
+          l[i] = encoder.encode(edits.reduce((t, f) => f(t), decoder.decode(l[i]!)));
+        }),
+      fc.nat().chain((at) => {
+        const i = at % leaves.length;
+        const event = JSON.parse(decoder.decode(leaves[i]!)).event as unknown;
+        return mutated(event).map((e) => (l: Uint8Array[]) => {
+          l[i % l.length] = withEvent(l[i % l.length]!, e);
+        });
+      }),
+      fc
+        .tuple(fc.nat(), fc.nat(), fc.constantFrom('swap', 'drop', 'repeat'))
+        .map(([a, b, how]) => (l: Uint8Array[]) => {
+          const i = a % l.length;
+          const j = b % l.length;
+          if (how === 'swap') [l[i], l[j]] = [l[j]!, l[i]!];
+          else if (how === 'drop') l.splice(i, 1);
+          else l.splice(i, 0, l[j]!);
+        }),
+    );
+    let failures = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(tamper, { minLength: 1, maxLength: 2 }),
+        fc.boolean(),
+        async (edits, checkSignatures) => {
+          const copy = [...leaves];
+          for (const edit of edits) edit(copy);
+          // FUZZ_WORKERS=1 runs every case on worker threads too (slower: threads start per run).
+          const r = await expectSameVerdicts(
+            arraySource(copy, notes),
+            { ...opts, checkSignatures },
+            process.env['FUZZ_WORKERS'] === '1',
+          );
+          if (!r.ok) failures++;
+        },
+      ),
+      { numRuns: Number(process.env['FUZZ_RUNS'] ?? 30) },
+    );
+    expect(failures).toBeGreaterThan(10);
+  }, 60_000);
+
+  it('on worker threads, across key rotation and revocation, small chunks and store metadata', async () => {
+    const { store, h } = await memoryLog();
+    const leaves = await leavesOf(store);
+    // The honest log, with the store's index columns checked, chunk boundaries everywhere.
+    const honest = await verifyLog(storeSource(store), { ...opts, threads: 2, chunkSize: 3 });
+    expect(honest).toEqual(await verifyLog(storeSource(store), { ...opts, fastPath: false }));
+    expect(honest.ok).toBe(true);
+    // A signature forged right after the rotation, and an event still signed with the
+    // revoked key, each judged as the reference path judges them.
+    const good = h.agency.peek(collect(999));
+    const forged = { ...good, signature: h.agency.peek(collect(998)).signature } as TestSubmission;
+    const d = decodeSubmission(forged);
+    const leaf = encodeLeaf({
+      index: leaves.length,
+      admitted: ADMITTED,
+      eventCanonical: d.canonical,
+      signature: Buffer.from(d.signature).toString('base64'),
+    });
+    const r = await expectSameVerdicts(arraySource([...leaves, leaf], await notesOf(store)), opts, true);
+    expect(r).toMatchObject({ ok: false, check: 'BAD_SIGNATURE', index: leaves.length });
+    // A leaf's byte changed mid-log: caught at the same index by every path.
+    const bytes = leaves.map((l, i) =>
+      i === 30 ? withEvent(l, { ...JSON.parse(decoder.decode(l)).event, records: 1 }) : l,
+    );
+    const t = await expectSameVerdicts(arraySource(bytes, await notesOf(store)), opts, true);
+    expect(t).toMatchObject({ ok: false, index: 30 });
+  }, 60_000);
 });

@@ -4,13 +4,15 @@
 // every event is checked with the key in force at its position; it recomputes the tree
 // root at every checkpoint size and at the saved state's size. Memory: the chain heads,
 // the registry, the compact range (log2 n hashes), the checkpoints and a fingerprint set
-// of event hashes (lineage); one chunk of leaves at a time.
+// of event hashes (lineage); a few chunks of leaves at a time. Decoding, hashing and
+// signature checks run ahead on worker threads (chunk.ts); the replay is in order.
+import { availableParallelism } from 'node:os';
 import { chainKey, checkLink, EMPTY_HEAD, type ChainHead } from '@civic-ledger/chain';
 import { fromHex, parseVerifierKey, toHex, type VerifierKey } from '@civic-ledger/crypto';
 import { verifyEventSignature } from '@civic-ledger/events';
 import { decodeLeaf, LeafError, type DecodedLeaf } from '@civic-ledger/leaf';
-import { LedgerError, Registry, registryEffects, SignaturePool } from '@civic-ledger/ledger-core';
-import { CompactRange, borderNodeIds, hashLeaf, nodeCoverage } from '@civic-ledger/merkle';
+import { LedgerError, Registry, registryEffects } from '@civic-ledger/ledger-core';
+import { borderNodeIds, nodeCoverage } from '@civic-ledger/merkle';
 import { OPERATOR_ORG, SchemaError, isMovement, validateEvent, type Event } from '@civic-ledger/schemas';
 import {
   isSignedNoteError,
@@ -20,7 +22,20 @@ import {
   verifierFromKeyText,
   type VerifiedCheckpoint,
 } from '@civic-ledger/signed-note';
+import {
+  KIND_ATTEST,
+  KIND_FINDING,
+  KIND_MOVEMENT,
+  SIG_NONE,
+  SIG_VALID,
+  STATUS_FAST,
+  STRINGS_PER_LEAF,
+  type ChunkOutput,
+  type KeyHint,
+} from './chunk.ts';
+import { Decoders, type SignatureCheck } from './decoders.ts';
 import { EventHashSet } from './hash-set.ts';
+import { latin1ToHex, leafHashOfPrefixed, TreeBorder } from './tree.ts';
 import type { LogSource, SourceLeaf } from './sources.ts';
 
 /** Stable codes of what failed. */
@@ -74,8 +89,20 @@ export interface VerifyOptions {
   operatorKey?: string;
   /** Check event signatures (default true; false is the fast mode). */
   checkSignatures?: boolean;
-  /** Signature worker threads (default 0: the calling thread). */
+  /**
+   * Worker threads that decode, hash and signature-check chunks of leaves while the calling
+   * thread replays the order-dependent checks (default: the available parallelism for logs
+   * of at least 50,000 leaves, else 0; 0 does everything on the calling thread).
+   */
+  threads?: number;
+  /** The former name of `threads` (used when `threads` is not given). */
   signatureThreads?: number;
+  /**
+   * Use the fast leaf decoder (default true). false sends every leaf through the reference
+   * decoder and checks on the calling thread: the same verdicts, several times slower; a
+   * cross-check of the fast path.
+   */
+  fastPath?: boolean;
   /** Leaves read per round trip (default 2000). */
   chunkSize?: number;
   /** Called after each chunk. */
@@ -245,24 +272,46 @@ function decodeItem(row: SourceLeaf): Item {
 /** Verifies a whole log from its leaves and checkpoints; stops at the first failure. */
 export async function verifyLog(source: LogSource, options: VerifyOptions): Promise<VerifyResult> {
   if (options.state) checkState(options.state);
-  const checkSignatures = options.checkSignatures ?? true;
-  const threads = options.signatureThreads ?? 0;
-  const pool = checkSignatures && threads > 0 ? new SignaturePool({ threads }) : undefined;
+  for (const t of [options.threads, options.signatureThreads])
+    if (t !== undefined && (!Number.isSafeInteger(t) || t < 0)) throw new TypeError('threads: integer >= 0');
   try {
-    return await run(source, options, checkSignatures, pool);
+    return await run(source, options, options.checkSignatures ?? true);
   } catch (e) {
     if (e instanceof Failed) return e.failure;
     throw e;
-  } finally {
-    await pool?.close();
   }
+}
+
+/**
+ * Logs at least this long get worker threads by default: a worker takes about 0.3 s of
+ * CPU to start (it loads the schemas), which a shorter log does not earn back.
+ */
+const AUTO_THREADS_MIN_LEAVES = 50_000;
+
+function sameKey(a: Uint8Array, at: number, b: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (a[at + i] !== b[i]) return false;
+  return b.length === 32;
+}
+
+/** 0x00 || leaf: the input of its RFC 9162 leaf hash. */
+function prefixed(leaf: Uint8Array): Uint8Array {
+  const p = new Uint8Array(leaf.length + 1);
+  p.set(leaf, 1);
+  return p;
+}
+
+/** The 64 signature bytes of a leaf whose frame the fast decoder matched. */
+function leafSignature(leaf: Uint8Array): Uint8Array {
+  const n = leaf.length;
+  return new Uint8Array(
+    Buffer.from(Buffer.from(leaf.buffer, leaf.byteOffset, n).toString('latin1', n - 96, n - 8), 'base64'),
+  );
 }
 
 async function run(
   source: LogSource,
   options: VerifyOptions,
   checkSignatures: boolean,
-  pool: SignaturePool | undefined,
 ): Promise<VerifyResult> {
   const { state, origin } = options;
   if (state && state.origin !== origin) {
@@ -287,15 +336,17 @@ async function run(
   let cp = 0;
   let latest: { size: number; rootHash: string; border: string[]; note: string } | undefined;
 
-  const range = CompactRange.empty();
+  const range = new TreeBorder();
   const registry = new Registry();
   const heads = new Map<string, ChainHead>();
   const known = new EventHashSet();
+  /** Every key the replay has put in force, in order: hints for the decoders. */
+  const keyHints: KeyHint[] = [];
 
   const atSize = (s: number): void => {
     if (border) {
       const j = borderEnds.indexOf(s);
-      if (j >= 0 && toHex(range.hashes[j]!) !== border[j]) {
+      if (j >= 0 && latin1ToHex(range.hashes[j]!) !== border[j]) {
         const from = j === 0 ? 0 : borderEnds[j - 1]!;
         throw new Failed({
           ok: false,
@@ -307,7 +358,7 @@ async function run(
       }
     }
     let root: string | undefined;
-    const rootHex = () => (root ??= toHex(range.root()));
+    const rootHex = () => (root ??= latin1ToHex(range.root()));
     if (state && s === state.size && rootHex() !== state.rootHash) {
       fail(
         'LOG_REWRITTEN',
@@ -326,10 +377,13 @@ async function run(
           `checkpoint of size ${s} signs root ${signed}; the leaves give ${rootHex()}`,
         );
       }
-      latest = { size: s, rootHash: signed, border: range.hashes.map(toHex), note: c.note };
+      latest = { size: s, rootHash: signed, border: range.hashes.map(latin1ToHex), note: c.note };
     }
   };
 
+  // The reference checks of one leaf. fastStep below re-states them for ordinary events:
+  // a check added here must be added there too (or fastStep must decline the events it
+  // concerns); the tests comparing fastPath true and false catch a check missing there.
   const verifyOne = (
     pos: number,
     item: Item,
@@ -434,9 +488,95 @@ async function run(
         err.code === 'ALREADY_REGISTERED' || err.code === 'UNKNOWN_SUBJECT' ? err.code : 'EVENT_SCHEMA';
       fail(check, pos, err.message, hash);
     }
-    for (const rec of effects) registry.apply(rec);
+    for (const rec of effects) {
+      registry.apply(rec);
+      if (rec.kind === 'key-add' || rec.kind === 'key-recover')
+        keyHints.push({ name: rec.id, publicKey: registry.key(rec.id)!.verifier.publicKey });
+    }
     heads.set(chain, { seq: e.seq, hash });
     known.add(hash);
+  };
+
+  /**
+   * The leaf at `pos` from what a decoder computed, when it is an ordinary event that
+   * passes every check: applies its effects and returns true. Returns false, having changed
+   * nothing, whenever anything is not plainly fine (a decoding the fast path left to the
+   * reference decoder, leaf 0, registrations and keys, any failed check, a signature not
+   * checked with the key in force): the reference path (verifyOne) then decides, on the
+   * same state, so the verdict and the reported failure are the reference path's.
+   */
+  const fastStep = (
+    pos: number,
+    row: SourceLeaf,
+    out: ChunkOutput,
+    k: number,
+    pre: Map<number, { publicKey: Uint8Array; ok: boolean }> | undefined,
+  ): boolean => {
+    if (out.status[k] !== STATUS_FAST || pos === 0) return false;
+    const o = STRINGS_PER_LEAF * k;
+    const hash = out.strings[o]!;
+    const chain = out.strings[o + 2]!;
+    const emitter = out.strings[o + 3]!;
+    const seq = out.nums[2 * k + 1]!;
+    if (row.index !== undefined && row.index !== pos) return false;
+    if (out.nums[2 * k] !== pos) return false;
+    if (row.eventHash !== undefined && row.eventHash !== hash) return false;
+    if ((row.chain !== undefined && row.chain !== chain) || (row.seq !== undefined && row.seq !== seq))
+      return false;
+    const ks = registry.key(out.strings[o + 4]!);
+    if (ks === undefined || ks.org !== emitter || ks.revokedAt !== undefined) return false;
+    if (checkSignatures) {
+      const publicKey = ks.verifier.publicKey;
+      const p = pre?.get(k);
+      const ok =
+        out.sig[k] !== SIG_NONE && sameKey(out.sigKeys, 32 * k, publicKey)
+          ? out.sig[k] === SIG_VALID
+          : p !== undefined && sameKey(p.publicKey, 0, publicKey) && p.ok;
+      if (!ok) return false;
+    }
+    const head = heads.get(chain) ?? EMPTY_HEAD;
+    if (seq !== head.seq + 1 || out.strings[o + 1] !== head.hash) return false;
+    const kind = out.kind[k];
+    if (emitter !== OPERATOR_ORG) {
+      const org = registry.org(emitter);
+      if (org === undefined) return false;
+      if (kind === KIND_ATTEST && org.role !== 'oversight') return false;
+      if (kind === KIND_FINDING && org.role !== 'compliance') return false;
+    }
+    if (kind === KIND_MOVEMENT) {
+      const fps = out.inputFps;
+      for (let i = out.inputStart[k]!, end = out.inputStart[k + 1]!; i < end; i++)
+        if (!known.hasFingerprint(fps[2 * i]!, fps[2 * i + 1]!)) return false;
+    }
+    // Registrations and keys (the only events with registry effects) never come here.
+    heads.set(chain, { seq, hash });
+    known.addFingerprint(out.fps[2 * k]!, out.fps[2 * k + 1]!);
+    return true;
+  };
+
+  /**
+   * Signatures a decoder checked with another key than the one in force at the chunk's
+   * start (a key added after the chunk was sent): checked again, in parallel, with that key.
+   */
+  const recheck = async (rows: readonly SourceLeaf[], out: ChunkOutput) => {
+    const checks: SignatureCheck[] = [];
+    const at: number[] = [];
+    for (let k = 0; k < out.count; k++) {
+      if (out.status[k] !== STATUS_FAST) continue;
+      const o = STRINGS_PER_LEAF * k;
+      const ks = registry.key(out.strings[o + 4]!);
+      if (ks === undefined || ks.revokedAt !== undefined || ks.org !== out.strings[o + 3]) continue;
+      if (out.sig[k] !== SIG_NONE && sameKey(out.sigKeys, 32 * k, ks.verifier.publicKey)) continue;
+      checks.push({
+        publicKey: ks.verifier.publicKey,
+        digest: fromHex(out.strings[o]!),
+        signature: leafSignature(rows[k]!.leaf),
+      });
+      at.push(k);
+    }
+    if (checks.length === 0) return undefined;
+    const ok = await decoders!.verify(checks);
+    return new Map(at.map((k, i) => [k, { publicKey: checks[i]!.publicKey, ok: ok[i]! }]));
   };
 
   const advance = (s: number): void => {
@@ -444,43 +584,87 @@ async function run(
     if (stops[stop] === s) atSize(s);
   };
 
-  advance(0);
-  for (let from = 0; from < n; from += chunkSize) {
-    const to = Math.min(n, from + chunkSize);
-    const rows = await source.leaves(from, to);
-    const items = rows.slice(0, to - from).map(decodeItem);
-    // Signatures of this chunk, in parallel, with the keys in force at the chunk's start;
-    // an event whose key changed within the chunk is verified when reached.
-    const pre = new Map<number, { key: VerifierKey; ok: boolean }>();
-    if (pool) {
-      const jobs: { k: number; key: VerifierKey }[] = [];
-      items.forEach((it, k) => {
-        const ks = it.event ? registry.key(it.event.key) : undefined;
-        if (ks && ks.revokedAt === undefined) jobs.push({ k, key: ks.verifier });
-      });
-      const ok = await pool.verify(
-        jobs.map((j) => ({
-          key: j.key,
-          digest: fromHex(items[j.k]!.leaf!.eventHash),
-          signature: items[j.k]!.signature!,
-        })),
-      );
-      jobs.forEach((j, i) => pre.set(j.k, { key: j.key, ok: ok[i]! }));
+  const fastPath = options.fastPath ?? true;
+  const threads = !fastPath
+    ? 0
+    : (options.threads ??
+      options.signatureThreads ??
+      (n >= AUTO_THREADS_MIN_LEAVES ? availableParallelism() : 0));
+  const decoders = fastPath
+    ? new Decoders({ threads, fingerprintKey: known.fingerprinter.key, checkSignatures })
+    : undefined;
+  try {
+    // A pipeline: up to three chunks per worker are read and being decoded while the
+    // calling thread replays the oldest one, in position order.
+    interface Queued {
+      from: number;
+      to: number;
+      rows: readonly SourceLeaf[];
+      output: Promise<ChunkOutput> | undefined;
+      readError?: unknown;
     }
-    for (let k = 0; k < items.length; k++) {
-      const pos = from + k;
-      verifyOne(pos, items[k]!, pre, k);
-      range.append(hashLeaf(items[k]!.row.leaf));
-      advance(pos + 1);
+    const queue: Queued[] = [];
+    const depth = threads === 0 ? 1 : 3 * threads;
+    let nextFrom = 0;
+    let ended = false;
+    const fill = async () => {
+      while (!ended && nextFrom < n && queue.length < depth) {
+        const from = nextFrom;
+        const to = Math.min(n, from + chunkSize);
+        nextFrom = to;
+        let rows: readonly SourceLeaf[];
+        try {
+          rows = (await source.leaves(from, to)).slice(0, to - from);
+        } catch (readError) {
+          // Reported when the replay reaches this chunk, after the checks before it.
+          queue.push({ from, to, rows: [], output: undefined, readError });
+          ended = true;
+          return;
+        }
+        if (rows.length < to - from) ended = true;
+        const output = decoders?.decode(
+          from,
+          rows.map((r) => r.leaf),
+          keyHints,
+        );
+        // Awaited in turn; a failure before then must not count as unhandled.
+        output?.catch(() => undefined);
+        queue.push({ from, to, rows, output });
+      }
+    };
+
+    advance(0);
+    for (;;) {
+      await fill();
+      const chunk = queue.shift();
+      if (chunk === undefined) break;
+      if (chunk.readError !== undefined) throw chunk.readError;
+      const { from, to, rows } = chunk;
+      const out = await chunk.output;
+      const leafHashes =
+        out && Buffer.from(out.leafHashes.buffer, out.leafHashes.byteOffset, out.leafHashes.byteLength);
+      const pre = out && checkSignatures && threads > 0 ? await recheck(rows, out) : undefined;
+      for (let k = 0; k < rows.length; k++) {
+        const pos = from + k;
+        const row = rows[k]!;
+        if (out === undefined || !fastStep(pos, row, out, k, pre))
+          verifyOne(pos, decodeItem(row), new Map(), k);
+        range.appendLeaf(
+          out ? leafHashes!.toString('latin1', 32 * k, 32 * k + 32) : leafHashOfPrefixed(prefixed(row.leaf)),
+        );
+        advance(pos + 1);
+      }
+      if (rows.length < to - from) {
+        fail(
+          'LEAF_MISSING',
+          from + rows.length,
+          `the log claims ${n} leaves; leaf ${from + rows.length} is missing`,
+        );
+      }
+      options.onProgress?.(to, n);
     }
-    if (items.length < to - from) {
-      fail(
-        'LEAF_MISSING',
-        from + items.length,
-        `the log claims ${n} leaves; leaf ${from + items.length} is missing`,
-      );
-    }
-    options.onProgress?.(to, n);
+  } finally {
+    await decoders?.close();
   }
 
   // What was seen before must still be there.

@@ -1,0 +1,168 @@
+// Where chunks are decoded: worker threads (decode-worker.ts), or the calling thread. Each
+// decoder is fed the key hints it has not seen yet with every chunk.
+import { Worker } from 'node:worker_threads';
+import { SIGNATURE_CONTEXTS } from '@civic-ledger/crypto';
+import {
+  ChunkDecoder,
+  packLeaves,
+  verifyRecords,
+  STATUS_REFERENCE,
+  STRINGS_PER_LEAF,
+  type ChunkOutput,
+  type KeyHint,
+} from './chunk.ts';
+
+/** One signature to check: 32-byte public key, 32-byte event hash, 64-byte signature. */
+export interface SignatureCheck {
+  publicKey: Uint8Array;
+  digest: Uint8Array;
+  signature: Uint8Array;
+}
+
+interface Pending {
+  resolve: (value: never) => void;
+  reject: (e: Error) => void;
+}
+
+// The context string of event signatures, from the package that defines it, handed to
+// every decoder (worker threads do not load @civic-ledger/crypto).
+const CONTEXT = new Uint8Array(Buffer.from(SIGNATURE_CONTEXTS.event, 'utf8'));
+
+function packChecks(checks: readonly SignatureCheck[]): Uint8Array {
+  const data = new Uint8Array(checks.length * 128);
+  checks.forEach((c, i) => {
+    // A malformed part cannot verify: zeros fail.
+    if (c.publicKey.length === 32 && c.digest.length === 32 && c.signature.length === 64) {
+      data.set(c.publicKey, i * 128);
+      data.set(c.digest, i * 128 + 32);
+      data.set(c.signature, i * 128 + 64);
+    }
+  });
+  return data;
+}
+
+export class Decoders {
+  readonly #workers: Worker[] = [];
+  readonly #inline: ChunkDecoder | undefined;
+  readonly #pending = new Map<number, Pending>();
+  /** Per decoder: how many of the key hints it has been sent. */
+  readonly #cursor: number[];
+  #nextId = 1;
+  #next = 0;
+  #failure: Error | undefined;
+  readonly #options: { fingerprintKey: Uint8Array; checkSignatures: boolean; context: Uint8Array };
+  /** Decodes on the calling thread what a failed worker could not (and all after it). */
+  #rescue: { decoder: ChunkDecoder; cursor: number } | undefined;
+
+  constructor(options: { threads: number; fingerprintKey: Uint8Array; checkSignatures: boolean }) {
+    const { threads, fingerprintKey, checkSignatures } = options;
+    this.#options = { fingerprintKey, checkSignatures, context: CONTEXT };
+    if (threads === 0) this.#inline = new ChunkDecoder(this.#options);
+    for (let i = 0; i < threads; i++) {
+      const w = new Worker(new URL('./decode-worker.ts', import.meta.url), {
+        workerData: { fingerprintKey, checkSignatures, context: CONTEXT },
+      });
+      w.unref();
+      type Posted = Omit<ChunkOutput, 'strings'> & { text: string };
+      w.on('message', (m: { id: number; output?: Posted; results?: Uint8Array; error?: string }) => {
+        const p = this.#pending.get(m.id);
+        this.#pending.delete(m.id);
+        if (m.error !== undefined) p?.reject(new Error(`verifier worker: ${m.error}`));
+        else if (m.output) {
+          const { text, ...rest } = m.output;
+          const strings = text.split('\n');
+          // A line feed inside a field (no schema allows one today) would shift the rest:
+          // then nothing of the chunk is taken from the fast path.
+          if (strings.length !== STRINGS_PER_LEAF * rest.count) rest.status.fill(STATUS_REFERENCE);
+          p?.resolve({ ...rest, strings } as never);
+        } else p?.resolve(m.results as never);
+      });
+      w.on('error', (e) => this.#fail(e));
+      w.on('exit', (code) => {
+        if (code !== 0) this.#fail(new Error(`verifier worker exited with code ${code}`));
+      });
+      this.#workers.push(w);
+    }
+    this.#cursor = new Array<number>(Math.max(1, threads)).fill(0);
+  }
+
+  #fail(e: Error): void {
+    this.#failure ??= e;
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+  }
+
+  get threads(): number {
+    return this.#workers.length;
+  }
+
+  #post<T>(worker: Worker, message: object, transfer: ArrayBuffer[]): Promise<T> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: never) => void, reject });
+      worker.postMessage({ id, ...message }, transfer);
+    });
+  }
+
+  /** Decodes the leaves at positions from, from + 1, ... on the next decoder in turn. */
+  decode(from: number, leaves: readonly Uint8Array[], hints: readonly KeyHint[]): Promise<ChunkOutput> {
+    const d = this.#workers.length === 0 ? 0 : this.#next++ % this.#workers.length;
+    const input = packLeaves(from, leaves, hints.slice(this.#cursor[d]));
+    this.#cursor[d] = hints.length;
+    if (this.#inline) {
+      try {
+        return Promise.resolve(this.#inline.decode(input));
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+    }
+    // A worker that fails (cannot start in this runtime, runs out of memory) costs speed,
+    // not the run: its chunks are decoded here, by the same code.
+    return this.#post<ChunkOutput>(this.#workers[d]!, { input }, [input.bytes.buffer as ArrayBuffer]).catch(
+      () => this.#rescued(from, leaves, hints),
+    );
+  }
+
+  #rescued(from: number, leaves: readonly Uint8Array[], hints: readonly KeyHint[]): ChunkOutput {
+    this.#rescue ??= { decoder: new ChunkDecoder(this.#options), cursor: 0 };
+    const input = packLeaves(from, leaves, hints.slice(this.#rescue.cursor));
+    this.#rescue.cursor = hints.length;
+    return this.#rescue.decoder.decode(input);
+  }
+
+  /** Checks signatures, split across the workers (on the calling thread without workers). */
+  async verify(checks: readonly SignatureCheck[]): Promise<boolean[]> {
+    const n = checks.length;
+    const here = () => [...verifyRecords(CONTEXT, packChecks(checks), n)].map((r) => r === 1);
+    const parts =
+      this.#workers.length === 0 || this.#failure ? 0 : Math.min(this.#workers.length, Math.ceil(n / 16));
+    if (parts === 0) return here();
+    const per = Math.ceil(n / parts);
+    const runs: Promise<Uint8Array>[] = [];
+    for (let p = 0, start = 0; start < n; p++, start += per) {
+      const data = packChecks(checks.slice(start, start + per));
+      runs.push(
+        this.#post(
+          this.#workers[(this.#next + p) % this.#workers.length]!,
+          { verify: data, n: data.length / 128 },
+          [data.buffer as ArrayBuffer],
+        ),
+      );
+    }
+    let results: Uint8Array[];
+    try {
+      results = await Promise.all(runs);
+    } catch {
+      return here();
+    }
+    const out: boolean[] = [];
+    for (const r of results) for (const v of r) out.push(v === 1);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    const workers = this.#workers.splice(0);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}

@@ -4,7 +4,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.tools/**', '**/dist/**', 'coverage/**', 'data/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '.tools/**',
+      '**/dist/**',
+      'coverage/**',
+      'data/**',
+      'infra/local/.run/**',
+      'infra/local/.cache/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

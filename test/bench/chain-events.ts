@@ -18,6 +18,23 @@ export interface ChainEventOptions {
 
 export type BenchEvent = { event: Record<string, unknown>; signature: string };
 
+/** The number of cameras the collects cycle through. */
+const CAMERAS = 50;
+
+/** The dataset every event of `emitter` names (it must be registered before them). */
+export function benchDatasetId(emitter: string): string {
+  return `${emitter}/traffic-counts/north`;
+}
+
+/** The sources the collects of `emitter` name (they must be registered before them). */
+export function benchSourceIds(emitter: string): string[] {
+  return Array.from({ length: CAMERAS }, (_, i) => cameraId(emitter, i));
+}
+
+function cameraId(emitter: string, i: number): string {
+  return `${emitter}/cameras/north-${String(i).padStart(2, '0')}`;
+}
+
 export function chainEvents(n: number, o: ChainEventOptions): BenchEvent[] {
   return chainEventSource(o)(n);
 }
@@ -43,7 +60,7 @@ export function chainEventSource(o: ChainEventOptions): (n: number) => BenchEven
         prev: st.prev,
         time: '2026-11-02T08:15:00.000Z',
         key: o.key.name,
-        dataset: { id: `${o.emitter}/traffic-counts/north`, version },
+        dataset: { id: benchDatasetId(o.emitter), version },
         purpose: 'city:TrafficManagement',
         declaration: sha256HexOfUtf8(`declaration${i % 7}`),
       };
@@ -53,7 +70,7 @@ export function chainEventSource(o: ChainEventOptions): (n: number) => BenchEven
           ? {
               ...common,
               type: 'collect',
-              source: `${o.emitter}/cameras/north-${String(i % 50).padStart(2, '0')}`,
+              source: cameraId(o.emitter, i % CAMERAS),
               inputs: [],
               categories: ['city:VehicleCount'],
               personalData: 'none',

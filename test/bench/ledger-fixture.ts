@@ -1,9 +1,18 @@
-// A bootstrapped ledger for benchmarks: operator genesis, one agency with a key.
+// A bootstrapped ledger for benchmarks: operator genesis, one agency with a key, and the
+// sources and dataset the bench events (chain-events.ts) name.
 import { formatSigningKey, signingKeyFromSeed, type SigningKey } from '@civic-ledger/crypto';
 import { Ledger } from '@civic-ledger/ledger-core';
-import { addKey, genesisEvent, registerOrg, TestEmitter } from '@civic-ledger/ledger-core/testing';
+import {
+  addKey,
+  genesisEvent,
+  registerDataset,
+  registerOrg,
+  registerSource,
+  TestEmitter,
+} from '@civic-ledger/ledger-core/testing';
 import { signerFromKeyText } from '@civic-ledger/signed-note';
 import type { LedgerStore } from '@civic-ledger/storage';
+import { benchDatasetId, benchSourceIds } from './chain-events.ts';
 
 export const AGENCY = 'transport-agency';
 export const agencyKey: SigningKey = signingKeyFromSeed(`${AGENCY}/k1`, new Uint8Array(32).fill(7));
@@ -13,7 +22,11 @@ const operatorKey = signingKeyFromSeed('ledger/k1', new Uint8Array(32).fill(3));
 /** The operator's verifier key text (the ledger's trust anchor). */
 export const benchOperatorKey = new TestEmitter('ledger', { key: operatorKey }).verifierKey;
 
-/** Genesis, the agency and the statistics office, the agency's key (a fresh operator chain). */
+/**
+ * Genesis, the agency and the statistics office, the agency's key (a fresh operator chain),
+ * then the agency's cameras and its dataset, registered on its `main` stream (the bench
+ * events use other streams).
+ */
 export function benchBootstrapEvents() {
   const operator = new TestEmitter('ledger', { key: operatorKey });
   const agency = new TestEmitter(AGENCY, { key: agencyKey });
@@ -22,6 +35,8 @@ export function benchBootstrapEvents() {
     registerOrg(operator, AGENCY, 'agency'),
     registerOrg(operator, 'statistics-office', 'agency'),
     addKey(operator, AGENCY, agency.verifierKey, agencyKey.name),
+    ...benchSourceIds(AGENCY).map((id) => registerSource(agency, id)),
+    registerDataset(agency, benchDatasetId(AGENCY)),
   ];
 }
 

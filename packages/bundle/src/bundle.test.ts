@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatSigningKey, formatVerifierKey, generateSigningKey, toBase64 } from '@civic-ledger/crypto';
 import { generateDemoCity } from '@civic-ledger/demo-city';
+import { decodeSubmission } from '@civic-ledger/events';
+import { encodeLeafText } from '@civic-ledger/leaf';
 import { Ledger } from '@civic-ledger/ledger-core';
-import { TestEmitter } from '@civic-ledger/ledger-core/testing';
+import { registerDataset, registerSource, TestEmitter } from '@civic-ledger/ledger-core/testing';
 import { parseCheckpoint, parseNote, signCheckpoint, signerFromKeyText } from '@civic-ledger/signed-note';
 import { SqliteStore } from '@civic-ledger/storage';
 import { storeSource } from '@civic-ledger/verifier';
@@ -54,6 +56,8 @@ let partial: string;
 /** Ledger indexes of the rotation: k2 added, a collect signed by k2, k1 revoked. */
 const at = { addK2: 0, byK2: 0, revokeK1: 0, byK1: 0 };
 let chosenHash: string;
+/** The agency's `keys` stream after the rotation (signing with k2). */
+let keysStream: TestEmitter;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'bundle-'));
@@ -72,14 +76,18 @@ beforeAll(async () => {
     const refused = r.find((x) => !x.ok);
     if (refused && !refused.ok) throw new Error(`refused: ${refused.error.code} ${refused.error.message}`);
   }
-  // The transport agency rotates on a stream of its own: adds k2 (signed by k1), signs with
-  // k2, revokes k1 (signed by k2).
+  // The transport agency rotates on a stream of its own: registers the camera and dataset
+  // its collects name, adds k2 (signed by k1), signs with k2, revokes k1 (signed by k2).
   const agency = new TestEmitter('transport-agency', {
     key: city.keys.get('transport-agency')!,
     stream: 'keys',
   });
   const k1 = agency.key;
   const k2 = generateSigningKey('transport-agency/k2');
+  const registrations = [
+    registerSource(agency, 'transport-agency/cameras/north-07'),
+    registerDataset(agency, 'transport-agency/traffic-counts', ['transport-agency/cameras/north-07']),
+  ];
   const byK1 = agency.next(collectBody(1));
   const addK2 = agency.next({
     type: 'key',
@@ -96,10 +104,16 @@ beforeAll(async () => {
     subjectOrg: 'transport-agency',
     subjectKey: k1.name,
   } as never);
-  const results = await ledger.submit([byK1, addK2, byK2, revokeK1]);
+  const results = await ledger.submit([...registrations, byK1, addK2, byK2, revokeK1]);
   const idx = results.map((r) => (r.ok ? r.receipt.index : -1));
-  [at.byK1, at.addK2, at.byK2, at.revokeK1] = idx as [number, number, number, number];
   expect(idx.every((i) => i > 0)).toBe(true);
+  [at.byK1, at.addK2, at.byK2, at.revokeK1] = idx.slice(registrations.length) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  keysStream = agency;
   await ledger.checkpointNow();
 
   // A demo-city movement chosen by hash (a derive, well inside the log).
@@ -320,6 +334,51 @@ describe('full bundles', () => {
     await expect(
       writeFullBundle(full, storeSource(store), { logKey: LOG_KEY, origin: ORIGIN }),
     ).rejects.toMatchObject({ code: 'DIR_NOT_EMPTY' });
+  });
+
+  it('refuses an entry whose movement names an unregistered dataset or source, at that entry', async () => {
+    /** A copy with one entry appended (after the last checkpoint): `body`, signed by k2. */
+    const appended = async (body: object) => {
+      const dir = copyOf(full);
+      const d = decodeSubmission(keysStream.peek(body as never));
+      const leaf = encodeLeafText({
+        index: ledger.size,
+        admitted: CREATED.toISOString(),
+        eventCanonical: d.canonical,
+        signature: toBase64(d.signature),
+      });
+      writeFileSync(join(dir, 'entries.jsonl'), `${JSON.stringify({ index: ledger.size, leaf })}\n`, {
+        flag: 'a',
+      });
+      await rehash(dir);
+      return dir;
+    };
+    // The same collect on registered names verifies: only the names make the difference.
+    expect(await verifyBundle(await appended(collectBody(3)), pinned)).toMatchObject({
+      ok: true,
+      size: ledger.size + 1,
+    });
+    const where = {
+      check: 'UNKNOWN_SUBJECT',
+      index: ledger.size,
+      file: 'entries.jsonl',
+      line: ledger.size + 1,
+    };
+    const dataset = await appended({
+      ...(collectBody(3) as object),
+      dataset: { id: 'transport-agency/parking-counts', version: `sha256:${'b'.repeat(64)}` },
+    });
+    const r = await verifyBundle(dataset, pinned);
+    expect(r).toMatchObject({ ok: false, ...where });
+    expect(r.ok || r.message).toContain('dataset transport-agency/parking-counts is not registered');
+    const source = await appended({
+      ...(collectBody(3) as object),
+      source: 'transport-agency/cameras/south-09',
+    });
+    expect(await verifyBundle(source, { ...pinned, checkSignatures: false })).toMatchObject({
+      ok: false,
+      ...where,
+    });
   });
 });
 

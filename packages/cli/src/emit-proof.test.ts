@@ -24,11 +24,12 @@ const demoKey = (org: string) => join(server.info.dataDir, 'demo-keys', `${org}.
 const pin = () => ['--url', server.info.url, '--log-key', server.info.logKey];
 const logArgs = () => [...pin(), '--state-dir', stateDir];
 const D = 'd'.repeat(64);
+const CAMERA = 'transport-agency/cameras/north-07';
 
 describe('register, emit, proof', { timeout: 30_000 }, () => {
   let collectHash: string;
 
-  it('a new key is registered (key add) by its organization, then signs an event from flags', async () => {
+  it('a new key and a source are registered by their organization, then the key signs an event from flags', async () => {
     const keyFile = join(root, 'agency-k2.key');
     const gen = await cli(['keygen', '--name', 'transport-agency/cli-k2', '--out', keyFile]);
     expect(gen.code, gen.stderr).toBe(0);
@@ -52,6 +53,35 @@ describe('register, emit, proof', { timeout: 30_000 }, () => {
     });
     expect(added.receipt.index).toBe(100);
 
+    // The camera it collects from is not one of the demo city's: the new key registers it.
+    const source = await cli([
+      'register',
+      'source',
+      '--id',
+      CAMERA,
+      '--name',
+      'North camera 7',
+      '--technology',
+      'city:TrafficCamera',
+      '--area',
+      'North district',
+      '--category',
+      'city:VideoFootage',
+      '--personal-data',
+      'identified',
+      '--key',
+      keyFile,
+      ...logArgs(),
+      '--output',
+      'json',
+    ]);
+    expect(source.code, source.stderr).toBe(0);
+    expect(JSON.parse(source.stdout)).toMatchObject({
+      ok: true,
+      event: { type: 'register', subject: { kind: 'source', id: CAMERA }, key: 'transport-agency/cli-k2' },
+      receipt: { index: 101 },
+    });
+
     const emit = await cli([
       'emit',
       '--key',
@@ -62,7 +92,7 @@ describe('register, emit, proof', { timeout: 30_000 }, () => {
       '--type',
       'collect',
       '--source',
-      'transport-agency/cameras/north-07',
+      CAMERA,
       '--dataset',
       'transport-agency/traffic-video',
       '--dataset-version',
@@ -91,7 +121,7 @@ describe('register, emit, proof', { timeout: 30_000 }, () => {
       },
     });
     expect(out.receipt).toMatchObject({
-      index: 101,
+      index: 102,
       eventHash: out.eventHash,
       logOrigin: server.info.origin,
     });
@@ -124,10 +154,10 @@ describe('register, emit, proof', { timeout: 30_000 }, () => {
   });
 
   it('a refusal by the ledger exits 3 with its code; the corrected event then gets the same seq', async () => {
-    const body = (input: string) =>
+    const body = (input: string, dataset = 'transport-agency/traffic-video') =>
       JSON.stringify({
         type: 'use',
-        dataset: { id: 'transport-agency/traffic-video', version: `sha256:${'a'.repeat(64)}` },
+        dataset: { id: dataset, version: `sha256:${'a'.repeat(64)}` },
         inputs: [input],
         purpose: 'city:TrafficManagement',
         declaration: D,
@@ -149,6 +179,11 @@ describe('register, emit, proof', { timeout: 30_000 }, () => {
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('UNKNOWN_INPUT');
     expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, error: { code: 'REFUSED' } });
+    // A dataset nobody registered is refused the same way (422 UNKNOWN_SUBJECT).
+    const unknown = await cli(args, { input: body(collectHash, 'transport-agency/traffic-unregistered') });
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('UNKNOWN_SUBJECT');
+    expect(unknown.stderr).toContain('transport-agency/traffic-unregistered');
 
     const ok = await cli([...args, '--inclusion'], { input: body(collectHash) });
     expect(ok.code, ok.stderr).toBe(0);
@@ -161,8 +196,8 @@ describe('register, emit, proof', { timeout: 30_000 }, () => {
     const r = await cli(['proof', ...pin(), '--hash', collectHash, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const p = JSON.parse(r.stdout);
-    expect(p).toMatchObject({ ok: true, eventHash: collectHash, index: 101 });
-    expect(p.treeSize).toBeGreaterThan(101);
+    expect(p).toMatchObject({ ok: true, eventHash: collectHash, index: 102 });
+    expect(p.treeSize).toBeGreaterThan(102);
     expect(p.checkpoint.startsWith(`${server.info.origin}\n${p.treeSize}\n`)).toBe(true);
 
     const otherKey = formatVerifierKey(generateSigningKey('other-log/k1'));

@@ -1,10 +1,12 @@
 // The emitter process of the crash test (crash.test.ts), which SIGKILLs it between signing
 // and sending:
 //
-//   node crash-child.ts '<json: { baseUrl, logKey, origin, stateDir, keyFile, keyName, stream, traceId }>'
+//   node crash-child.ts '<json: { baseUrl, logKey, origin, stateDir, keyFile, keyName, stream, traceId,
+//                                 source, dataset }>'
 //
-// It opens an Emitter on the state directory and emits one `collect` event. Once the signed
-// event is written to the outbox (and before anything is sent) it prints
+// It opens an Emitter on the state directory and emits one `collect` event from `source`
+// into `dataset` (both registered by the test: the ledger refuses unregistered ones). Once
+// the signed event is written to the outbox (and before anything is sent) it prints
 // {"outboxed":["<event hash>"]} and waits to be killed.
 import { z } from 'zod';
 import { LedgerClient } from './client.ts';
@@ -19,6 +21,8 @@ const argsSchema = z.object({
   keyName: z.string(),
   stream: z.string(),
   traceId: z.string(),
+  source: z.string(),
+  dataset: z.string(),
 });
 
 if (import.meta.main) {
@@ -36,11 +40,10 @@ if (import.meta.main) {
       await new Promise(() => undefined);
     },
   });
-  const org = emitter.org;
   await emitter.emit({
     type: 'collect',
-    source: `${org}/cameras/north-07`,
-    dataset: { id: `${org}/traffic-counts`, version: `sha256:${'a'.repeat(64)}` },
+    source: args.source,
+    dataset: { id: args.dataset, version: `sha256:${'a'.repeat(64)}` },
     inputs: [],
     purpose: 'city:TrafficManagement',
     declaration: 'd'.repeat(64),

@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatVerifierKey } from '@civic-ledger/crypto';
 import { decodeLeaf } from '@civic-ledger/leaf';
 import { GENESIS_PREV } from '@civic-ledger/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,8 @@ const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
 const ORG = 'police';
 const KEY_NAME = `${ORG}/k1`;
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
+const SOURCE = `${ORG}/cameras/bodycam-1`;
+const DATASET = `${ORG}/footage`;
 
 let ledger: TestLedger;
 let dir: string;
@@ -26,8 +27,8 @@ let keyFile: string;
 beforeAll(async () => {
   dir = tempDir();
   keyFile = join(dir, 'police.key');
-  const verifierKey = formatVerifierKey(Emitter.loadOrCreateKey(keyFile, KEY_NAME));
-  ledger = await ledgerWithOrgs([{ org: ORG, keyName: KEY_NAME, verifierKey }]);
+  const key = Emitter.loadOrCreateKey(keyFile, KEY_NAME);
+  ledger = await ledgerWithOrgs([{ org: ORG, key, sources: [SOURCE], datasets: [DATASET] }]);
 });
 afterAll(async () => {
   await ledger.close();
@@ -45,6 +46,8 @@ function emitAndCrash(stateDir: string, stream: string): Promise<{ hash: string;
     keyName: KEY_NAME,
     stream,
     traceId: TRACE,
+    source: SOURCE,
+    dataset: DATASET,
   };
   const child = spawn(process.execPath, [CHILD, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -71,8 +74,8 @@ function emitAndCrash(stateDir: string, stream: string): Promise<{ hash: string;
 
 const collect = {
   type: 'collect',
-  source: `${ORG}/cameras/bodycam-1`,
-  dataset: { id: `${ORG}/footage`, version: `sha256:${'c'.repeat(64)}` },
+  source: SOURCE,
+  dataset: { id: DATASET, version: `sha256:${'c'.repeat(64)}` },
   inputs: [],
   purpose: 'city:Enforcement',
   declaration: 'd'.repeat(64),

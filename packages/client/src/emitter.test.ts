@@ -16,6 +16,8 @@ import { ledgerWithOrgs, tempDir, type TestLedger } from './test-server.ts';
 const ORG = 'transport-agency';
 const KEY_NAME = `${ORG}/k1`;
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SOURCE = `${ORG}/cameras/north-07`;
+const DATASET = `${ORG}/traffic-counts`;
 
 let ledger: TestLedger;
 let dir: string;
@@ -25,8 +27,9 @@ let verifierKey: string;
 beforeAll(async () => {
   dir = tempDir();
   keyFile = join(dir, 'keys', 'agency.key');
-  verifierKey = formatVerifierKey(Emitter.loadOrCreateKey(keyFile, KEY_NAME));
-  ledger = await ledgerWithOrgs([{ org: ORG, keyName: KEY_NAME, verifierKey }]);
+  const key = Emitter.loadOrCreateKey(keyFile, KEY_NAME);
+  verifierKey = formatVerifierKey(key);
+  ledger = await ledgerWithOrgs([{ org: ORG, key, sources: [SOURCE], datasets: [DATASET] }]);
 });
 afterAll(async () => {
   await ledger.close();
@@ -38,8 +41,8 @@ function collect(extra: Partial<EventBody> = {}): EventBody {
   n++;
   return {
     type: 'collect',
-    source: `${ORG}/cameras/north-07`,
-    dataset: { id: `${ORG}/traffic-counts`, version: `sha256:${(n % 16).toString(16).repeat(64)}` },
+    source: SOURCE,
+    dataset: { id: DATASET, version: `sha256:${(n % 16).toString(16).repeat(64)}` },
     inputs: [],
     purpose: 'city:TrafficManagement',
     declaration: 'd'.repeat(64),
@@ -233,7 +236,7 @@ describe('chain state', () => {
     await emitter.emit(collect());
     const use = {
       type: 'use',
-      dataset: { id: `${ORG}/traffic-counts`, version: `sha256:${'b'.repeat(64)}` },
+      dataset: { id: DATASET, version: `sha256:${'b'.repeat(64)}` },
       inputs: ['e'.repeat(64)],
       purpose: 'city:TrafficManagement',
       declaration: 'd'.repeat(64),

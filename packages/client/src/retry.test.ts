@@ -1,10 +1,12 @@
 // Retries: backoff and Retry-After, and a ledger that goes away and comes back (503 while
 // it shuts down, then refused connections) on the same data directory and port.
 import { rmSync } from 'node:fs';
-import { formatVerifierKey, generateSigningKey } from '@civic-ledger/crypto';
+import { generateSigningKey } from '@civic-ledger/crypto';
+import { GENESIS_PREV, type EventInput } from '@civic-ledger/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emitter, type EventBody } from './emitter.ts';
 import { ClientError } from './errors.ts';
+import { prepareEvent } from './prepare.ts';
 import { backoffDelay, parseRetryAfter } from './retry.ts';
 import { ledgerWithOrgs, recordingFetch, tempDir, type TestLedger } from './test-server.ts';
 
@@ -31,10 +33,12 @@ describe('backoff', () => {
 
 const ORG = 'environment-agency';
 const key = generateSigningKey(`${ORG}/k1`);
+const SOURCE = `${ORG}/air/station-1`;
+const DATASET = `${ORG}/air-readings`;
 const body = {
   type: 'collect',
-  source: `${ORG}/air/station-1`,
-  dataset: { id: `${ORG}/air-readings`, version: `sha256:${'1'.repeat(64)}` },
+  source: SOURCE,
+  dataset: { id: DATASET, version: `sha256:${'1'.repeat(64)}` },
   inputs: [],
   purpose: 'city:AirQualityMonitoring',
   declaration: 'd'.repeat(64),
@@ -45,7 +49,7 @@ const body = {
 let ledger: TestLedger;
 let stateDir: string;
 beforeAll(async () => {
-  ledger = await ledgerWithOrgs([{ org: ORG, keyName: key.name, verifierKey: formatVerifierKey(key) }]);
+  ledger = await ledgerWithOrgs([{ org: ORG, key, sources: [SOURCE], datasets: [DATASET] }]);
   stateDir = tempDir();
 });
 afterAll(async () => {
@@ -128,7 +132,7 @@ describe('a ledger briefly unavailable', () => {
     const calls = rec.calls.length;
     const use = {
       type: 'use',
-      dataset: { id: `${ORG}/air-readings`, version: `sha256:${'1'.repeat(64)}` },
+      dataset: { id: DATASET, version: `sha256:${'1'.repeat(64)}` },
       inputs: ['f'.repeat(64)],
       purpose: 'city:AirQualityMonitoring',
       declaration: 'd'.repeat(64),
@@ -142,5 +146,57 @@ describe('a ledger briefly unavailable', () => {
       '/v1/events/batch',
     ]);
     emitter.close();
+  });
+
+  it('surfaces an unregistered dataset or source as a 422 UNKNOWN_SUBJECT refusal, not retried', async () => {
+    const rec = recordingFetch();
+    const client = ledger.client({ fetch: rec.fetch, retry: { attempts: 5, baseDelayMs: 10 } });
+    // A single submission: the ledger's status, code and details, in one request.
+    const unknownDataset = `${ORG}/never-registered`;
+    const signed = prepareEvent(
+      {
+        ...body,
+        dataset: { id: unknownDataset, version: `sha256:${'2'.repeat(64)}` },
+        v: 1,
+        emitter: ORG,
+        stream: 'unknown-dataset',
+        seq: 1,
+        prev: GENESIS_PREV,
+        time: '2026-11-02T08:00:00Z',
+        key: key.name,
+      } as EventInput,
+      key,
+    );
+    const calls = rec.calls.length;
+    const e = (await client.submit(signed).catch((x: unknown) => x)) as ClientError;
+    expect(e).toBeInstanceOf(ClientError);
+    expect(e).toMatchObject({
+      code: 'UNKNOWN_SUBJECT',
+      status: 422,
+      details: { kind: 'dataset', id: unknownDataset, path: '/dataset/id' },
+    });
+    expect(e.retryable).toBe(false);
+    expect(rec.calls.slice(calls).map((c) => [c.path, c.status])).toEqual([['/v1/events', 422]]);
+
+    // Through the outbox: recorded as refused (not left pending for a resend), once.
+    const ownDir = tempDir();
+    const emitter = await Emitter.open({ client, stateDir: ownDir, key, stream: 'unknown-source' });
+    const unknownSource = `${ORG}/air/never-registered`;
+    const before = rec.calls.length;
+    const refused = (await emitter
+      .emit({ ...body, source: unknownSource } as EventBody)
+      .catch((x: unknown) => x)) as ClientError;
+    expect(refused).toMatchObject({
+      code: 'UNKNOWN_SUBJECT',
+      details: { kind: 'source', id: unknownSource, path: '/source' },
+    });
+    expect(refused.retryable).toBe(false);
+    expect(rec.calls.slice(before).map((c) => c.path)).toEqual([
+      '/v1/chains/environment-agency/unknown-source/head',
+      '/v1/events/batch',
+    ]);
+    expect(emitter.outbox.counts()).toEqual({ pending: 0, receipted: 0, refused: 1 });
+    emitter.close();
+    rmSync(ownDir, { recursive: true, force: true });
   });
 });

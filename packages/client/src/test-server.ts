@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatVerifierKey } from '@civic-ledger/crypto';
-import { addKey, genesisEvent, registerOrg, TestEmitter } from '@civic-ledger/ledger-core/testing';
+import { formatVerifierKey, type SigningKey } from '@civic-ledger/crypto';
+import { bootstrapEvents, TestEmitter } from '@civic-ledger/ledger-core/testing';
 import {
   loadConfig,
   startService,
@@ -89,20 +89,31 @@ export async function startTestLedger(options: {
   return ledger;
 }
 
+/** The stream the organizations' registrations go on, apart from the streams under test. */
+const REGISTRY_STREAM = 'registry';
+
 /**
- * A ledger with an operator (TestEmitter `ledger`) and the given organizations registered,
- * each with the key it names (verifier key text).
+ * A ledger with an operator (TestEmitter `ledger`) and the given organizations registered
+ * (role `agency`), each with its key, and the sources and datasets they name registered by
+ * the organization owning them (signed with its key, on the `registry` stream): the ledger
+ * refuses movement events on unregistered ones (UNKNOWN_SUBJECT).
  */
 export async function ledgerWithOrgs(
-  orgs: readonly { org: string; keyName: string; verifierKey: string }[],
+  orgs: readonly {
+    org: string;
+    key: SigningKey;
+    sources?: readonly string[];
+    datasets?: readonly string[];
+  }[],
 ): Promise<TestLedger & { operator: TestEmitter }> {
   const operator = new TestEmitter('ledger');
   const ledger = await startTestLedger({ operatorKey: operator.verifierKey });
-  const events = [
-    genesisEvent(operator),
-    ...orgs.map((o) => registerOrg(operator, o.org, 'agency')),
-    ...orgs.map((o) => addKey(operator, o.org, o.verifierKey, o.keyName)),
-  ];
+  const emitters = orgs.map((o) => new TestEmitter(o.org, { key: o.key, stream: REGISTRY_STREAM }));
+  const resources = orgs.flatMap((o) => [
+    ...(o.sources ?? []).map((id) => ({ kind: 'source' as const, id })),
+    ...(o.datasets ?? []).map((id) => ({ kind: 'dataset' as const, id })),
+  ]);
+  const events = bootstrapEvents(operator, emitters, {}, resources);
   const outcomes = await ledger.client().submitBatch(events, { atomic: true });
   const refused = outcomes.find((o) => !o.ok);
   if (refused && !refused.ok) throw refused.error;

@@ -24,7 +24,15 @@ import { chainKey } from '@civic-ledger/chain';
 import { signerFromKeyText } from '@civic-ledger/signed-note';
 import { SqliteStore } from '@civic-ledger/storage';
 import { Ledger } from './ledger.ts';
-import { addKey, genesisEvent, registerOrg, TestEmitter, type TestSubmission } from './testing.ts';
+import {
+  addKey,
+  genesisEvent,
+  registerDataset,
+  registerOrg,
+  registerSource,
+  TestEmitter,
+  type TestSubmission,
+} from './testing.ts';
 
 export interface PrintedReceipt {
   index: number;
@@ -110,6 +118,12 @@ export async function openWriter(
       registerOrg(operator, 'police', 'agency'),
       addKey(operator, 'transport-agency', formatVerifierKey(agencyKey), agencyKey.name),
       addKey(operator, 'police', formatVerifierKey(policeKey), policeKey.name),
+      // The source and dataset every collect below names, one of each per organization
+      // (registered on its main stream).
+      ...[emitters[0]!, emitters[3]!].flatMap((e) => [
+        registerSource(e, `${e.org}/cameras/north-07`),
+        registerDataset(e, `${e.org}/traffic-counts`),
+      ]),
     ]);
   } else {
     for (const e of [operator, ...emitters]) {

@@ -22,8 +22,8 @@ import { openWriter, seededRandom, type PrintedReceipt } from './crash-child.ts'
 import { rebuildDerived } from './rebuild.ts';
 
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
-/** Size of the bootstrap batch (genesis, two organizations, two keys). */
-const BOOTSTRAP = 5;
+/** Size of the bootstrap batch (genesis, two organizations, two keys, two sources, two datasets). */
+const BOOTSTRAP = 9;
 const ROUNDS = 5;
 const SEED = Number(process.env['CRASH_TEST_SEED'] ?? Date.now() % 1_000_000_000);
 

@@ -16,13 +16,17 @@ import { MemoryStore, SqliteStore, type LedgerStore } from '@civic-ledger/storag
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeSubmission } from '@civic-ledger/events';
 import { deadLocalOwner, Ledger, localOwner, type SubmitResult } from './index.ts';
-import { bootstrapEvents, TestEmitter } from './testing.ts';
+import { bootstrapEvents, registerDataset, registerSource, TestEmitter } from './testing.ts';
 
 const ORIGIN = 'ledger.test.example/log';
 const logKey = generateSigningKey('ledger.test.example/log');
 const logSigner = signerFromKeyText(formatSigningKey(logKey));
 const logVerifier = verifierFromKeyText(formatVerifierKey(logKey));
 const NOW = Date.parse('2026-11-02T09:00:00Z');
+const SOURCE = 'transport-agency/cameras/north-07';
+const DATASET = 'transport-agency/traffic-counts';
+/** Entries of the bootstrap: genesis, two organizations, their two keys, the source and the dataset. */
+const BOOT = 7;
 
 const open: Ledger[] = [];
 const dirs: string[] = [];
@@ -56,7 +60,14 @@ async function world(
   open.push(ledger);
   const agency = new TestEmitter('transport-agency');
   const police = new TestEmitter('police');
-  expectAllOk(await ledger.submit(bootstrapEvents(operator, [agency, police])));
+  expectAllOk(
+    await ledger.submit(
+      bootstrapEvents(operator, [agency, police], {}, [
+        { kind: 'source', id: SOURCE },
+        { kind: 'dataset', id: DATASET },
+      ]),
+    ),
+  );
   return { ledger, store, operator, agency, police };
 }
 
@@ -72,11 +83,12 @@ function codes(results: SubmitResult[]): string[] {
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 
-function collect(n: number) {
+/** A collect of the registered source and dataset, unless told other names. */
+function collect(n: number, names: { source?: string; dataset?: string } = {}) {
   return {
     type: 'collect',
-    source: 'transport-agency/cameras/north-07',
-    dataset: { id: 'transport-agency/traffic-counts', version: d((n % 16).toString(16)) },
+    source: names.source ?? SOURCE,
+    dataset: { id: names.dataset ?? DATASET, version: d((n % 16).toString(16)) },
     inputs: [],
     purpose: 'city:TrafficManagement',
     declaration: 'd'.repeat(64),
@@ -86,10 +98,10 @@ function collect(n: number) {
   } as const;
 }
 
-function transfer(input: string, recipient = 'police') {
+function transfer(input: string, recipient = 'police', dataset = DATASET) {
   return {
     type: 'transfer',
-    dataset: { id: 'transport-agency/traffic-counts', version: d('a') },
+    dataset: { id: dataset, version: d('a') },
     inputs: [input],
     purpose: 'city:RoadSafetyEnforcement',
     declaration: 'd'.repeat(64),
@@ -111,7 +123,7 @@ describe('admission', () => {
       expect(toHex(hashLeaf(leaf!.leaf))).toBe(r.receipt.leafHash);
       expect(leaf!.eventHash).toBe(r.receipt.eventHash);
     }
-    expect(results.map((r) => r.ok && r.receipt.index)).toEqual([5, 6]);
+    expect(results.map((r) => r.ok && r.receipt.index)).toEqual([BOOT, BOOT + 1]);
     expect(toHex(head.rootHash)).toBe(toHex(ledger.rootHash));
   });
 
@@ -123,17 +135,21 @@ describe('admission', () => {
     const [later] = await ledger.submit([e]);
     expect(later).toMatchObject({ ok: true, duplicate: true });
     expect(later!.ok && first!.ok && later!.receipt).toEqual(first!.ok && first!.receipt);
-    expect(ledger.size).toBe(6);
+    expect(ledger.size).toBe(BOOT + 1);
   });
 
   it('refuses a gap naming the expected seq, a fork, and a bad prev naming the expected prev', async () => {
     const { ledger, agency } = await world();
+    // The agency's chain already holds its source and dataset registrations.
+    const prev1 = agency.prev;
     const e1 = agency.next(collect(1));
+    const seq1 = agency.seq;
     expectAllOk(await ledger.submit([e1]));
-    const gap = agency.peek(collect(9), { seq: 5 });
+    const gap = agency.peek(collect(9), { seq: seq1 + 4 });
     const [g] = await ledger.submit([gap]);
-    expect(g).toMatchObject({ ok: false, error: { code: 'CHAIN_GAP', details: { expectedSeq: 2 } } });
-    const fork = agency.peek(collect(7), { seq: 1, prev: '0'.repeat(64) });
+    expect(g).toMatchObject({ ok: false, error: { code: 'CHAIN_GAP', details: { expectedSeq: seq1 + 1 } } });
+    // Another event at e1's position, after the same predecessor.
+    const fork = agency.peek(collect(7), { seq: seq1, prev: prev1 });
     const [f] = await ledger.submit([fork]);
     expect(f).toMatchObject({ ok: false, error: { code: 'CHAIN_FORK', details: { existingHash: e1.hash } } });
     const badPrev = agency.peek(collect(3), { prev: 'f'.repeat(64) });
@@ -142,7 +158,7 @@ describe('admission', () => {
       ok: false,
       error: { code: 'CHAIN_BAD_PREV', details: { expectedPrev: e1.hash } },
     });
-    expect(ledger.size).toBe(6);
+    expect(ledger.size).toBe(BOOT + 1);
   });
 
   it('checks the key in force at the ledger position: unknown, bad signature, revoked from its position on', async () => {
@@ -209,6 +225,43 @@ describe('admission', () => {
     void operator;
   });
 
+  it('refuses movements of unregistered datasets, collects from unregistered sources, and datasets naming unregistered sources', async () => {
+    const { ledger, agency } = await world();
+    const unknownSubject = (path: string, kind: string, id: string) => ({
+      ok: false,
+      error: { code: 'UNKNOWN_SUBJECT', details: { path, kind, id } },
+    });
+    const ghostDataset = 'transport-agency/never-registered';
+    const [collectGhost] = await ledger.submit([agency.peek(collect(1, { dataset: ghostDataset }))]);
+    expect(collectGhost).toMatchObject(unknownSubject('/dataset/id', 'dataset', ghostDataset));
+    const ghostSource = 'transport-agency/cameras/never-registered';
+    const [collectFromGhost] = await ledger.submit([agency.peek(collect(1, { source: ghostSource }))]);
+    expect(collectFromGhost).toMatchObject(unknownSubject('/source', 'source', ghostSource));
+    // Not only collects: every movement names a registered dataset.
+    const c = agency.next(collect(1));
+    expectAllOk(await ledger.submit([c]));
+    const [transferGhost] = await ledger.submit([agency.peek(transfer(c.hash, 'police', ghostDataset))]);
+    expect(transferGhost).toMatchObject(unknownSubject('/dataset/id', 'dataset', ghostDataset));
+    // A registered id of the other kind does not count: a source is not a dataset.
+    const [sourceAsDataset] = await ledger.submit([agency.peek(collect(2, { dataset: SOURCE }))]);
+    expect(sourceAsDataset).toMatchObject(unknownSubject('/dataset/id', 'dataset', SOURCE));
+    const [derivedFromGhost] = await ledger.submit([
+      registerDataset(new TestEmitter('transport-agency', { key: agency.key, stream: 'reg' }), ghostDataset, [
+        SOURCE,
+        ghostSource,
+      ]),
+    ]);
+    expect(derivedFromGhost).toMatchObject(unknownSubject('/subject/sources/1', 'source', ghostSource));
+    expect(ledger.size).toBe(BOOT + 1);
+    // Registered earlier in the same batch is registered: source, dataset, then its collect.
+    const batch = [
+      registerSource(agency, ghostSource),
+      registerDataset(agency, ghostDataset, [ghostSource]),
+      agency.next(collect(3, { source: ghostSource, dataset: ghostDataset })),
+    ];
+    expect(codes(await ledger.submit(batch))).toEqual(['ok', 'ok', 'ok']);
+  });
+
   it('refuses what an organization may not claim: foreign keys, registering organizations, foreign namespaces', async () => {
     const { ledger, agency, police } = await world();
     // Signed with police's registered key, on the agency's chain.
@@ -239,7 +292,7 @@ describe('admission', () => {
       ok: false,
       error: { code: 'NOT_PERMITTED', details: { issues: [{ path: '/subject/id' }] } },
     });
-    expect(ledger.size).toBe(5);
+    expect(ledger.size).toBe(BOOT);
   });
 
   it('refuses schema errors naming the field, and claimed times too far ahead', async () => {
@@ -320,7 +373,7 @@ describe('admission', () => {
       streams.map((e) => ledger.submit([e.next(collect(1)), e.next(collect(2))])),
     );
     for (const r of all) expectAllOk(r);
-    expect(ledger.size).toBe(105);
+    expect(ledger.size).toBe(BOOT + 100);
     expect(appends).toBeLessThan(50);
     expect(new Set(all.flat().map((r) => r.ok && r.receipt.index)).size).toBe(100);
   });
@@ -356,9 +409,10 @@ describe('checkpoints and proofs', () => {
       receipts.push(...results.map((r) => (r.ok ? r.receipt : undefined)!));
     }
     const all = await store.listCheckpoints(0, 1e9);
-    expect(all.map((c) => c.size)).toEqual([65, 125]);
+    // 50 or more entries uncovered: after the second batch, and again after the fourth.
+    expect(all.map((c) => c.size)).toEqual([BOOT + 60, BOOT + 120]);
     const latest = await ledger.checkpointNow();
-    expect(latest.size).toBe(125);
+    expect(latest.size).toBe(BOOT + 120);
     const cp = openCheckpoint(latest.note, { verifiers: [logVerifier], origin: ORIGIN });
     expect(toHex(cp.rootHash)).toBe(toHex(ledger.rootHash));
     for (const r of receipts) {

@@ -35,7 +35,7 @@ import {
   type WriterLease,
 } from '@civic-ledger/storage';
 import { LedgerError } from './errors.ts';
-import { Registry, registryEffects, type KeyState } from './registry.ts';
+import { Registry, registryEffects, unregisteredReferences, type KeyState } from './registry.ts';
 import { SignaturePool } from './signature-pool.ts';
 import { Checkpointer, type CheckpointPolicy, type CheckpointSigner } from './checkpoints.ts';
 
@@ -574,6 +574,9 @@ export class Ledger {
         }
       }
     }
+    // Every dataset and source it names is registered (at this position, or earlier in the batch).
+    const unregistered = unregisteredReferences(e, state.registry);
+    if (unregistered) throw unregistered;
     const effects = registryEffects(e, index, state.registry);
 
     // Accepted: record everything on the batch state.

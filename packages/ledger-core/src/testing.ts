@@ -124,16 +124,27 @@ export function registerDataset(by: TestEmitter, id: string, sources?: readonly 
 
 /**
  * The events that make a fresh ledger usable: the operator's genesis key, then for each
- * emitter its organization (role `agency` unless given) and its key.
+ * emitter its organization (role `agency` unless given) and its key, then the sources and
+ * datasets given (registered by the emitter whose namespace they are in: `<org>/...`).
  */
 export function bootstrapEvents(
   operator: TestEmitter,
   emitters: readonly TestEmitter[],
   roles: Readonly<Record<string, string>> = {},
+  resources: readonly { kind: 'source' | 'dataset'; id: string }[] = [],
 ): TestSubmission[] {
+  // Resources are registered by the emitter whose namespace they are in (`<org>/...`).
+  const owner = (id: string) => {
+    const e = emitters.find((x) => id.startsWith(`${x.org}/`));
+    if (!e) throw new Error(`no emitter owns ${id}`);
+    return e;
+  };
   return [
     genesisEvent(operator),
     ...emitters.map((e) => registerOrg(operator, e.org, roles[e.org] ?? 'agency')),
     ...emitters.map((e) => addKey(operator, e.org, e.verifierKey, e.key.name)),
+    ...resources.map((r) =>
+      r.kind === 'source' ? registerSource(owner(r.id), r.id) : registerDataset(owner(r.id), r.id),
+    ),
   ];
 }

@@ -71,7 +71,7 @@ export interface ChunkOutput {
   strings: string[];
 }
 
-export const STRINGS_PER_LEAF = 5;
+export const STRINGS_PER_LEAF = 7;
 
 interface HintKey {
   raw: Uint8Array;
@@ -202,7 +202,12 @@ export class ChunkDecoder {
       strings[o + 2] = chainKey(e.emitter, e.stream);
       strings[o + 3] = e.emitter;
       strings[o + 4] = e.key;
-      if (isMovement(e)) for (const h of e.inputs) inputs.push(h);
+      if (isMovement(e)) {
+        // What must be registered (checked in order on the calling thread).
+        strings[o + 5] = e.dataset.id;
+        if (e.type === 'collect') strings[o + 6] = e.source;
+        for (const h of e.inputs) inputs.push(h);
+      }
       if (this.#checkSignatures) {
         const key = this.#keys.get(e.key);
         if (key !== undefined) {

@@ -29,7 +29,11 @@ export const nastyString = fc.oneof(
   fc.constantFrom(
     'transport-agency',
     'transport-agency/k1',
+    // Registered source and dataset of the test history, and an id never registered: a
+    // movement naming the wrong one (or the wrong kind) is UNKNOWN_SUBJECT.
     'transport-agency/cameras/north-07',
+    'transport-agency/traffic-counts',
+    'transport-agency/parking-counts',
     'city:TrafficManagement',
     'sha256:' + 'a'.repeat(64),
     'A'.repeat(64),

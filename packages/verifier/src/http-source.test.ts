@@ -58,7 +58,13 @@ beforeAll(async () => {
     { logger: false },
   );
   LOG_KEY = formatVerifierKey(service.logKey);
-  await postBatch(bootstrapEvents(operator, [agency, police]));
+  // Both emitters collect from the agency's camera into its dataset: registered first.
+  await postBatch(
+    bootstrapEvents(operator, [agency, police], {}, [
+      { kind: 'source', id: 'transport-agency/cameras/north-07' },
+      { kind: 'dataset', id: 'transport-agency/traffic-counts' },
+    ]),
+  );
   for (let b = 0; b < 3; b++) {
     await postBatch(
       Array.from({ length: 110 }, (_, i) => (i % 2 ? agency : police).next(collect(b * 110 + i))),

@@ -27,7 +27,8 @@ export interface LogSource {
 /** A source over a ledger store (SqliteStore, MemoryStore...): its head, leaves and checkpoints. */
 export function storeSource(store: LedgerStore): LogSource {
   // The size is read once: on a store that is still being written to, checkpoints signed
-  // after that moment are beyond what is verified, not evidence of a truncated log.
+  // after that moment are beyond what is verified, not evidence of a truncated log. A
+  // checkpoint beyond the store's head as it is now is such evidence, and is kept.
   let size: Promise<number> | undefined;
   const fixedSize = () => (size ??= store.head().then((h) => h.size));
   return {
@@ -35,7 +36,10 @@ export function storeSource(store: LedgerStore): LogSource {
     leaves: (from, to) => store.getLeaves(from, to),
     checkpoints: async () => {
       const upTo = await fixedSize();
-      return (await store.listCheckpoints(0, upTo)).filter((c) => c.size <= upTo).map((c) => c.note);
+      const now = (await store.head()).size;
+      return (await store.listCheckpoints(0, Number.MAX_SAFE_INTEGER))
+        .filter((c) => c.size <= upTo || c.size > now)
+        .map((c) => c.note);
     },
   };
 }

@@ -14,7 +14,9 @@ import { Ledger, type SubmitResult } from '@civic-ledger/ledger-core';
 import {
   addKey,
   genesisEvent,
+  registerDataset,
   registerOrg,
+  registerSource,
   TestEmitter,
   type TestSubmission,
 } from '@civic-ledger/ledger-core/testing';
@@ -58,11 +60,18 @@ function expectAllOk(results: SubmitResult[]): void {
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
+// Registered by the agency at the start of the history (movements name only registered ones).
+const SOURCE = 'transport-agency/cameras/north-07';
+const DATASET = 'transport-agency/traffic-counts';
+// In the agency's namespace, never registered in the history.
+const UNREGISTERED_SOURCE = 'transport-agency/cameras/south-01';
+const UNREGISTERED_DATASET = 'transport-agency/parking-counts';
+
 function collect(n: number) {
   return {
     type: 'collect',
-    source: 'transport-agency/cameras/north-07',
-    dataset: { id: 'transport-agency/traffic-counts', version: digest((n % 16).toString(16)) },
+    source: SOURCE,
+    dataset: { id: DATASET, version: digest((n % 16).toString(16)) },
     inputs: [],
     purpose: 'city:TrafficManagement',
     declaration: 'd'.repeat(64),
@@ -75,7 +84,7 @@ function collect(n: number) {
 function transfer(input: string) {
   return {
     type: 'transfer',
-    dataset: { id: 'transport-agency/traffic-counts', version: digest('a') },
+    dataset: { id: DATASET, version: digest('a') },
     inputs: [input],
     purpose: 'city:RoadSafetyEnforcement',
     declaration: 'd'.repeat(64),
@@ -109,6 +118,8 @@ function history(): History {
       addKey(operator, 'transport-agency', agency.verifierKey, agency.key.name),
       addKey(operator, 'police', police.verifierKey, police.key.name),
       addKey(operator, 'oversight-board', board.verifierKey, board.key.name),
+      registerSource(agency, SOURCE),
+      registerDataset(agency, DATASET, [SOURCE]),
     ],
   ];
   const collected: TestSubmission[] = [];
@@ -565,6 +576,29 @@ describe('forged leaves (plain arrays): every admission rule is replayed', () =>
       'ALREADY_REGISTERED',
       (h: History) => registerOrg(h.operator, 'police', 'agency'),
     ],
+    [
+      'a collect from an unregistered source',
+      'UNKNOWN_SUBJECT',
+      (h: History) => h.agency.peek(collect(999), { source: UNREGISTERED_SOURCE }),
+    ],
+    [
+      'a transfer of an unregistered dataset',
+      'UNKNOWN_SUBJECT',
+      (h: History) =>
+        h.agency.peek(transfer(h.agency.prev), {
+          dataset: { id: UNREGISTERED_DATASET, version: digest('a') },
+        }),
+    ],
+    [
+      'a collect into a source (registered, but not as a dataset)',
+      'UNKNOWN_SUBJECT',
+      (h: History) => h.agency.peek(collect(999), { dataset: { id: SOURCE, version: digest('a') } }),
+    ],
+    [
+      'a dataset registered with an unregistered source',
+      'UNKNOWN_SUBJECT',
+      (h: History) => registerDataset(h.agency, UNREGISTERED_DATASET, [SOURCE, UNREGISTERED_SOURCE]),
+    ],
   ])('%s: %s', async (_name, check, make) => {
     const { store, h } = await memoryLog();
     const { source, index, hash } = await withExtra(store, make(h));
@@ -705,5 +739,84 @@ describe('the fast path and worker threads give the reference verdicts', () => {
     );
     const t = await expectSameVerdicts(arraySource(bytes, await notesOf(store)), opts, true);
     expect(t).toMatchObject({ ok: false, index: 30 });
+  }, 60_000);
+
+  it('an unregistered dataset or source mid-log: UNKNOWN_SUBJECT at its position, on every path', async () => {
+    const { store, h } = await memoryLog();
+    const leaves = await leavesOf(store);
+    const notes = await notesOf(store);
+    const agency = h.agency;
+    const before = [agency.next(collect(500)), agency.next(collect(501)), agency.next(collect(502))];
+    const at = { seq: agency.seq, prev: agency.prev };
+    const LATER = 'transport-agency/registered-later';
+    const into = (id: string, n: number) =>
+      ({ ...(collect(n) as object), dataset: { id, version: digest('b') } }) as never;
+    /** The honest leaves, `before`, then `events` and two more collects (signed, the agency's chain). */
+    const log = (events: (e: TestEmitter) => TestSubmission[]) => {
+      Object.assign(agency, at);
+      const subs = [...before, ...events(agency), agency.next(collect(510)), agency.next(collect(511))];
+      const extra = subs.map((s, i) => {
+        const d = decodeSubmission(s);
+        return encodeLeaf({
+          index: leaves.length + i,
+          admitted: ADMITTED,
+          eventCanonical: d.canonical,
+          signature: Buffer.from(d.signature).toString('base64'),
+        });
+      });
+      return { source: arraySource([...leaves, ...extra], notes), bad: subs[before.length]! };
+    };
+    const cases: [string, (e: TestEmitter) => TestSubmission[], string][] = [
+      [
+        'a collect from an unregistered source',
+        (e) => [e.next({ ...(collect(503) as object), source: UNREGISTERED_SOURCE } as never)],
+        `/source: source ${UNREGISTERED_SOURCE} is not registered`,
+      ],
+      [
+        'a transfer of an unregistered dataset',
+        (e) => [
+          e.next({
+            ...(transfer(before[0]!.hash) as object),
+            dataset: { id: UNREGISTERED_DATASET, version: digest('b') },
+          } as never),
+        ],
+        `/dataset/id: dataset ${UNREGISTERED_DATASET} is not registered`,
+      ],
+      [
+        'a collect into a source id',
+        (e) => [e.next(into(SOURCE, 503))],
+        `/dataset/id: dataset ${SOURCE} is not registered`,
+      ],
+      [
+        'a collect into a dataset registered only after it',
+        (e) => [e.next(into(LATER, 503)), registerDataset(e, LATER), e.next(into(LATER, 504))],
+        `/dataset/id: dataset ${LATER} is not registered`,
+      ],
+      [
+        'a dataset registered with an unregistered source',
+        (e) => [registerDataset(e, LATER, [SOURCE, UNREGISTERED_SOURCE])],
+        `/subject/sources/1: source ${UNREGISTERED_SOURCE} is not registered`,
+      ],
+    ];
+    const index = leaves.length + before.length;
+    for (const [k, [name, events, message]] of cases.entries()) {
+      const { source, bad } = log(events);
+      for (const checkSignatures of [true, false]) {
+        // Worker threads (chunks of 3, threads start per run) for the two names a worker hands
+        // over (dataset and source), with signatures; every case on the fast path and the reference.
+        const workers = k < 2 && checkSignatures;
+        const r = await expectSameVerdicts(source, { ...opts, checkSignatures }, workers);
+        expect(r, name).toEqual({
+          ok: false,
+          index,
+          eventHash: bad.hash,
+          check: 'UNKNOWN_SUBJECT',
+          message,
+        });
+      }
+    }
+    // Registered first (in the same chunk), the same movement is accepted on every path.
+    const { source } = log((e) => [registerDataset(e, LATER, [SOURCE]), e.next(into(LATER, 503))]);
+    expect(await expectSameVerdicts(source, opts, true)).toMatchObject({ ok: true, size: index + 4 });
   }, 60_000);
 });

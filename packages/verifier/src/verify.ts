@@ -11,7 +11,7 @@ import { chainKey, checkLink, EMPTY_HEAD, type ChainHead } from '@civic-ledger/c
 import { fromHex, parseVerifierKey, toHex, type VerifierKey } from '@civic-ledger/crypto';
 import { verifyEventSignature } from '@civic-ledger/events';
 import { decodeLeaf, LeafError, type DecodedLeaf } from '@civic-ledger/leaf';
-import { LedgerError, Registry, registryEffects } from '@civic-ledger/ledger-core';
+import { LedgerError, Registry, registryEffects, unregisteredReferences } from '@civic-ledger/ledger-core';
 import { borderNodeIds, nodeCoverage } from '@civic-ledger/merkle';
 import { OPERATOR_ORG, SchemaError, isMovement, validateEvent, type Event } from '@civic-ledger/schemas';
 import {
@@ -479,6 +479,9 @@ async function run(
       for (const input of e.inputs)
         if (!known.has(input)) fail('UNKNOWN_INPUT', pos, `input ${input} is not an earlier event`, hash);
     }
+    // The datasets and sources it names are registered.
+    const unregistered = unregisteredReferences(e, registry);
+    if (unregistered) fail('UNKNOWN_SUBJECT', pos, unregistered.message, hash);
     let effects;
     try {
       effects = registryEffects(e, pos, registry);
@@ -544,6 +547,9 @@ async function run(
       if (kind === KIND_FINDING && org.role !== 'compliance') return false;
     }
     if (kind === KIND_MOVEMENT) {
+      if (registry.resource(out.strings[o + 5]!)?.kind !== 'dataset') return false;
+      const source = out.strings[o + 6]!;
+      if (source !== '' && registry.resource(source)?.kind !== 'source') return false;
       const fps = out.inputFps;
       for (let i = out.inputStart[k]!, end = out.inputStart[k + 1]!; i < end; i++)
         if (!known.hasFingerprint(fps[2 * i]!, fps[2 * i + 1]!)) return false;

@@ -29,6 +29,13 @@ const ORIGIN = 'ledger.test.example/log';
 const logKey = generateSigningKey(ORIGIN);
 const logVerifier = verifierFromKeyText(formatVerifierKey(logKey));
 const NOW = Date.parse('2026-11-02T09:00:00Z');
+const SOURCE = 'transport-agency/cameras/north-07';
+const DATASET = 'transport-agency/traffic-counts';
+/**
+ * Entries of the bootstrap: genesis, two organizations, their two keys, and the agency's
+ * source and dataset (registered on the agency's main chain, which so starts at seq 3).
+ */
+const BOOT = 7;
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -77,7 +84,11 @@ async function world(
   const agency = new TestEmitter('transport-agency');
   const police = new TestEmitter('police');
   if (options.bootstrap !== false) {
-    for (const e of bootstrapEvents(operator, [agency, police])) {
+    const resources = [
+      { kind: 'source', id: SOURCE },
+      { kind: 'dataset', id: DATASET },
+    ] as const;
+    for (const e of bootstrapEvents(operator, [agency, police], {}, resources)) {
       const res = await built.app.inject({ method: 'POST', url: '/v1/events', payload: e });
       expect(res.statusCode, res.body).toBe(201);
     }
@@ -87,11 +98,12 @@ async function world(
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 
-function collect(n: number) {
+/** A collect of the registered source and dataset, unless told other names. */
+function collect(n: number, names: { source?: string; dataset?: string } = {}) {
   return {
     type: 'collect',
-    source: 'transport-agency/cameras/north-07',
-    dataset: { id: 'transport-agency/traffic-counts', version: d((n % 16).toString(16)) },
+    source: names.source ?? SOURCE,
+    dataset: { id: names.dataset ?? DATASET, version: d((n % 16).toString(16)) },
     inputs: [],
     purpose: 'city:TrafficManagement',
     declaration: 'd'.repeat(64),
@@ -104,7 +116,7 @@ function collect(n: number) {
 function transfer(input: string) {
   return {
     type: 'transfer',
-    dataset: { id: 'transport-agency/traffic-counts', version: d('a') },
+    dataset: { id: DATASET, version: d('a') },
     inputs: [input],
     purpose: 'city:RoadSafetyEnforcement',
     declaration: 'd'.repeat(64),
@@ -130,21 +142,21 @@ describe('POST /v1/events', () => {
     expect(first.status).toBe(201);
     const receipt = first.body.receipt as SignedReceipt;
     expect(receipt).toMatchObject({
-      index: 5,
+      index: BOOT,
       eventHash: e.hash,
       logOrigin: ORIGIN,
       checkpointWithinMs: 60_000,
     });
     expect(first.body.duplicate).toBe(false);
     expect(verifyReceipt(logKey, receipt)).toBe(true);
-    expect(verifyReceipt(logKey, { ...receipt, index: 6 })).toBe(false);
+    expect(verifyReceipt(logKey, { ...receipt, index: BOOT + 1 })).toBe(false);
     expect(verifyReceipt(generateSigningKey('other/key'), receipt)).toBe(false);
     expect(first.headers['x-request-id']).toBeTruthy();
 
     const again = await post(app, e);
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ receipt, duplicate: true });
-    expect(ledger.size).toBe(6);
+    expect(ledger.size).toBe(BOOT + 1);
   });
 
   it('refuses a duplicate-key body with 400 INVALID_JSON (strict parsing)', async () => {
@@ -232,16 +244,19 @@ describe('POST /v1/events', () => {
 
   it('answers 403 NOT_PERMITTED and 409 for chain errors naming the expected seq/prev', async () => {
     const { app, agency, operator } = await world();
+    const prev1 = agency.prev;
     const e1 = agency.next(collect(1));
+    const seq1 = agency.seq;
     expect((await post(app, e1)).status).toBe(201);
     const attest = agency.peek({ type: 'attest', about: { event: e1.hash }, statement: 'verified' } as never);
     expect(await post(app, attest)).toMatchObject({ status: 403, body: { code: 'NOT_PERMITTED' } });
 
-    expect(await post(app, agency.peek(collect(9), { seq: 5 }))).toMatchObject({
+    expect(await post(app, agency.peek(collect(9), { seq: seq1 + 4 }))).toMatchObject({
       status: 409,
-      body: { code: 'CHAIN_GAP', details: { expectedSeq: 2 } },
+      body: { code: 'CHAIN_GAP', details: { expectedSeq: seq1 + 1 } },
     });
-    expect(await post(app, agency.peek(collect(7), { seq: 1, prev: '0'.repeat(64) }))).toMatchObject({
+    // Another event at e1's position, after the same predecessor.
+    expect(await post(app, agency.peek(collect(7), { seq: seq1, prev: prev1 }))).toMatchObject({
       status: 409,
       body: { code: 'CHAIN_FORK', details: { existingHash: e1.hash } },
     });
@@ -277,7 +292,7 @@ describe('POST /v1/events', () => {
   });
 
   it('answers 422 for unknown inputs and unknown subjects', async () => {
-    const { app, agency, operator } = await world();
+    const { app, agency, operator, ledger } = await world();
     expect(await post(app, agency.peek(transfer('9'.repeat(64))))).toMatchObject({
       status: 422,
       body: { code: 'UNKNOWN_INPUT', details: { input: '9'.repeat(64) } },
@@ -287,6 +302,18 @@ describe('POST /v1/events', () => {
       status: 422,
       body: { code: 'UNKNOWN_SUBJECT' },
     });
+    // A movement of a dataset nobody registered, a collect from an unregistered source.
+    const ghostDataset = 'transport-agency/never-registered';
+    const ghostSource = 'transport-agency/cameras/never-registered';
+    expect(await post(app, agency.peek(collect(1, { dataset: ghostDataset })))).toMatchObject({
+      status: 422,
+      body: { code: 'UNKNOWN_SUBJECT', details: { path: '/dataset/id', kind: 'dataset', id: ghostDataset } },
+    });
+    expect(await post(app, agency.peek(collect(1, { source: ghostSource })))).toMatchObject({
+      status: 422,
+      body: { code: 'UNKNOWN_SUBJECT', details: { path: '/source', kind: 'source', id: ghostSource } },
+    });
+    expect(ledger.size).toBe(BOOT);
   });
 
   it('limits requests per client address and events per emitter key with 429 and Retry-After', async () => {
@@ -342,7 +369,7 @@ describe('503 answers', () => {
     fail = true;
     const e = agency.next(collect(1));
     expect(await post(app, e)).toMatchObject({ status: 503, body: { code: 'STORE_FAILED' } });
-    expect(ledger.size).toBe(5);
+    expect(ledger.size).toBe(BOOT);
     fail = false;
     expect((await post(app, e)).status).toBe(201);
   });
@@ -362,7 +389,7 @@ describe('503 answers', () => {
 
   it('CLOSING for everything but operations once close begins; /readyz 503, /healthz 200', async () => {
     const w = await world();
-    expect((await get(w.app, '/readyz')).json()).toEqual({ status: 'ready', size: 5 });
+    expect((await get(w.app, '/readyz')).json()).toEqual({ status: 'ready', size: BOOT });
     w.beginClose();
     expect(w.closing).toBe(true);
     const refused = await post(w.app, w.agency.next(collect(1)));
@@ -390,7 +417,8 @@ describe('POST /v1/events/batch', () => {
   it('answers each event with a receipt or an error; atomic batches append all or nothing', async () => {
     const { app, agency, ledger } = await world();
     const good = agency.next(collect(1));
-    const gap = agency.peek(collect(2), { seq: 9 });
+    const goodSeq = agency.seq;
+    const gap = agency.peek(collect(2), { seq: goodSeq + 7 });
     const res = await post(
       app,
       { events: [good, gap, good, { event: {}, signature: 'x' }] },
@@ -400,13 +428,16 @@ describe('POST /v1/events/batch', () => {
     const [a, b, c, e] = res.body.results;
     expect(a).toMatchObject({ ok: true, duplicate: false, receipt: { eventHash: good.hash } });
     expect(verifyReceipt(logKey, a.receipt)).toBe(true);
-    expect(b).toMatchObject({ ok: false, error: { code: 'CHAIN_GAP', details: { expectedSeq: 2 } } });
+    expect(b).toMatchObject({
+      ok: false,
+      error: { code: 'CHAIN_GAP', details: { expectedSeq: goodSeq + 1 } },
+    });
     expect(c).toMatchObject({ ok: true, duplicate: true, receipt: a.receipt });
     expect(e).toMatchObject({ ok: false, error: { code: 'SCHEMA_INVALID' } });
 
     const size = ledger.size;
     const next = agency.next(collect(3));
-    const bad = agency.peek(collect(4), { seq: 7 });
+    const bad = agency.peek(collect(4), { seq: agency.seq + 4 });
     const atomic = await post(app, { events: [next, bad], atomic: true }, '/v1/events/batch');
     expect(atomic.body.results.map((r: { error: { code: string } }) => r.error.code)).toEqual([
       'BATCH_REFUSED',
@@ -422,7 +453,7 @@ describe('POST /v1/events/batch', () => {
     const res = await post(app, { events }, '/v1/events/batch');
     expect(res.status).toBe(200);
     expect(res.body.results.every((r: { ok: boolean }) => r.ok)).toBe(true);
-    expect(ledger.size).toBe(405);
+    expect(ledger.size).toBe(BOOT + 400);
   });
 
   it('refuses more than 1000 events, unknown members and bodies over 8 MiB', async () => {
@@ -472,10 +503,10 @@ describe('reads that verify', () => {
     expect((await get(app, '/v1/entries/1000')).status).toBe(404);
 
     const page1 = (await get(app, '/v1/entries?from=0&limit=10')).json();
-    expect(page1).toMatchObject({ from: 0, size: 17, next: 10 });
+    expect(page1).toMatchObject({ from: 0, size: BOOT + 12, next: 10 });
     expect(page1.entries.map((e: { index: number }) => e.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const page2 = (await get(app, `/v1/entries?from=${page1.next}&limit=10`)).json();
-    expect(page2.entries).toHaveLength(7);
+    expect(page2.entries).toHaveLength(BOOT + 12 - 10);
     expect(page2.next).toBeNull();
     expect((await get(app, '/v1/entries?limit=1001')).status).toBe(400);
   });
@@ -486,9 +517,9 @@ describe('reads that verify', () => {
     expect(text.status).toBe(200);
     expect(text.headers['content-type']).toMatch(/^text\/plain/);
     const cp = openCheckpoint(text.body, { verifiers: [logVerifier], origin: ORIGIN });
-    expect(cp.size).toBe(17);
+    expect(cp.size).toBe(BOOT + 12);
     const json = (await get(app, '/v1/checkpoint.json')).json();
-    expect(json).toMatchObject({ origin: ORIGIN, size: 17, note: text.body });
+    expect(json).toMatchObject({ origin: ORIGIN, size: BOOT + 12, note: text.body });
     expect(fromBase64(json.rootHash)).toEqual(cp.rootHash);
     const old = await get(app, `/v1/checkpoints/${first.size}`);
     expect(old.body).toBe(first.note);
@@ -501,7 +532,7 @@ describe('reads that verify', () => {
       verifyInclusion(fromHex(r.leafHash), r.index, cp.size, byHash.hashes.map(fromBase64), cp.rootHash);
     }
     const byIndex = (await get(app, `/v1/proofs/inclusion?index=2`)).json();
-    verifyInclusion(fromHex(byIndex.leafHash), 2, 17, byIndex.hashes.map(fromBase64), cp.rootHash);
+    verifyInclusion(fromHex(byIndex.leafHash), 2, cp.size, byIndex.hashes.map(fromBase64), cp.rootHash);
     expect((await get(app, '/v1/proofs/inclusion?size=3')).status).toBe(400);
     expect((await get(app, `/v1/proofs/inclusion?index=10&size=5`)).status).toBe(400);
     expect((await get(app, `/v1/proofs/inclusion?index=1&size=99`)).status).toBe(400);
@@ -520,7 +551,8 @@ describe('reads that verify', () => {
     await ledger.checkpointNow();
 
     const all = (await get(app, '/v1/checkpoints')).json();
-    expect(all.checkpoints.map((c: { size: number }) => c.size)).toEqual([5, 17, 20]);
+    const expected = [BOOT, BOOT + 12, BOOT + 15];
+    expect(all.checkpoints.map((c: { size: number }) => c.size)).toEqual(expected);
     expect(all.next).toBeNull();
     for (const c of all.checkpoints as { size: number; note: string }[]) {
       expect(openCheckpoint(c.note, { verifiers: [logVerifier], origin: ORIGIN }).size).toBe(c.size);
@@ -535,12 +567,16 @@ describe('reads that verify', () => {
       sizes.push(page.checkpoints[0].size);
       url = page.next === null ? null : `/v1/checkpoints?from=${page.next}&limit=1`;
     }
-    expect(sizes).toEqual([5, 17, 20]);
-    expect((await get(app, '/v1/checkpoints?from=6&limit=1')).json()).toMatchObject({
-      checkpoints: [{ size: 17 }],
-      next: 20,
+    expect(sizes).toEqual(expected);
+    // From a size between two checkpoints: the next one up.
+    expect((await get(app, `/v1/checkpoints?from=${BOOT + 1}&limit=1`)).json()).toMatchObject({
+      checkpoints: [{ size: BOOT + 12 }],
+      next: BOOT + 15,
     });
-    expect((await get(app, '/v1/checkpoints?from=21')).json()).toEqual({ checkpoints: [], next: null });
+    expect((await get(app, `/v1/checkpoints?from=${BOOT + 16}`)).json()).toEqual({
+      checkpoints: [],
+      next: null,
+    });
     expect((await get(app, '/v1/checkpoints?limit=0')).status).toBe(400);
     expect((await get(app, '/v1/checkpoints?limit=1001')).status).toBe(400);
     expect((await get(app, '/v1/checkpoints?from=-1')).status).toBe(400);
@@ -571,7 +607,8 @@ describe('reads that verify', () => {
     expect(head).toMatchObject({
       emitter: 'transport-agency',
       stream: 'main',
-      seq: 12,
+      // Its source and dataset registrations, then the 12 collects.
+      seq: 2 + 12,
       eventHash: events[11]!.hash,
     });
     expect((await get(app, '/v1/chains/nobody/main/head')).status).toBe(404);
@@ -616,17 +653,17 @@ describe('operations', () => {
   it('exposes Prometheus metrics: accepted, refused by code, tree size, request durations', async () => {
     const { app, agency } = await world();
     expect((await post(app, agency.next(collect(1)))).status).toBe(201);
-    await post(app, agency.peek(collect(2), { seq: 4 }));
+    await post(app, agency.peek(collect(2), { seq: agency.seq + 3 }));
     const res = await get(app, '/metrics');
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0.0.4/);
-    expect(res.body).toContain('civic_ledger_events_accepted_total 6');
+    expect(res.body).toContain(`civic_ledger_events_accepted_total ${BOOT + 1}`);
     expect(res.body).toContain('civic_ledger_events_refused_total{code="CHAIN_GAP"} 1');
     await post(app, { event: {} });
     const after = await get(app, '/metrics');
     expect(after.body).toContain('civic_ledger_events_refused_total{code="SCHEMA_INVALID"} 1');
-    expect(res.body).toContain('civic_ledger_tree_size 6');
-    expect(res.body).toMatch(
-      /civic_ledger_http_request_duration_seconds_count\{method="POST",route="\/v1\/events",status="201"\} 6/,
+    expect(res.body).toContain(`civic_ledger_tree_size ${BOOT + 1}`);
+    expect(res.body).toContain(
+      `civic_ledger_http_request_duration_seconds_count{method="POST",route="/v1/events",status="201"} ${BOOT + 1}`,
     );
   });
 

@@ -3,16 +3,25 @@
 // and head) commits atomically; it still follows the contract's shape (rows bounded by the
 // head, epoch compare-and-set) so that it behaves exactly like the MongoDB adapter.
 //
-// Lookups by event hash: a unique index on a random 32-byte key costs about 4x insert
-// throughput here. Instead each leaf row carries `hkey`, the first 48 bits of its event
-// hash as an INTEGER (8-byte keys, a non-unique index); a lookup reads the few rows with
-// that key and compares the full hash. Chains are found through (chain, seq).
+// Lookups by event hash and by chain position keep no B-tree on disk: an index keyed by a
+// random hash dirties most of its pages on every commit (WAL writes each twice), and one
+// keyed by (chain, seq) dirties a page per chain in the batch (measured: the first took
+// inserts to ~1/3, the second cost 15-20 % more with 4 chains, about half with 100-200
+// chains). Instead each batch appends one `lookups`
+// row, keyed by its first ledger index: the first 6 bytes of each event hash, and each
+// entry's chain and seq. In memory, a HashIndex (48-bit hash prefix -> ledger indexes) and
+// a ChainIndex (chain -> ledger indexes by seq) are loaded from those rows on first use and
+// caught up from them (rows at or past what they hold, below the head) before every
+// lookup, so another process's appends are seen. A lookup names candidate rows; each is
+// read by primary key and checked against its stored event hash, chain and seq.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { emptyRoot, type NodeId } from '@civic-ledger/merkle';
-import { checkBatch, hashKey, nodeWithin } from './batch.ts';
+import { emptyRoot, nodeCoverage, nodeLevel, type NodeId } from '@civic-ledger/merkle';
+import { checkBatch, nodeWithin } from './batch.ts';
+import { ChainIndex } from './chain-index.ts';
 import { StorageError } from './errors.ts';
+import { HashIndex, keyParts } from './hash-index.ts';
 import type {
   AcquireOptions,
   AppendBatch,
@@ -30,6 +39,11 @@ export interface SqliteStoreOptions {
   path: string;
   /** Test hook: runs after a batch's rows are written and before its head moves. */
   beforeHeadUpdate?: () => void;
+  /**
+   * Test hook: bits of the 48-bit hash prefix the in-memory lookup compares (default 48).
+   * Fewer bits force prefix collisions; what is stored does not change.
+   */
+  lookupKeyBits?: number;
 }
 
 const SCHEMA = `
@@ -39,11 +53,19 @@ CREATE TABLE IF NOT EXISTS head (
   owner TEXT, expires INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS leaves (
-  idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, lhash BLOB,
-  ehash TEXT NOT NULL, hkey INTEGER NOT NULL, chain TEXT NOT NULL, seq INTEGER NOT NULL
+  idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, lhash BLOB, inodes BLOB,
+  ehash TEXT NOT NULL, chain TEXT NOT NULL, seq INTEGER NOT NULL
 );
--- Interior nodes only; leaf hashes (level 0) live in leaves.lhash, saving a row per entry.
-CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+-- Derived, append-only: the lookup entries of ledger indexes start, start + 1, ...
+-- keys: 6 bytes each (event hash prefix); chains: JSON array of the chain names used;
+-- pos: 10 bytes each (uint16 position in chains, float64 seq), all big-endian.
+CREATE TABLE IF NOT EXISTS lookups (
+  start INTEGER PRIMARY KEY, keys BLOB NOT NULL, chains TEXT NOT NULL, pos BLOB NOT NULL
+);
+-- Tree nodes live in the leaf rows, no table of their own (a row per node cost ~15 % of
+-- append time): lhash is the leaf hash (level 0); inodes the hashes of the perfect
+-- subtrees that leaf completes, levels 1..t (t = trailing one bits of idx), 32 bytes each;
+-- 32 zero bytes mark one not written.
 CREATE TABLE IF NOT EXISTS registry (
   idx INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, org TEXT NOT NULL, data TEXT NOT NULL
 );
@@ -52,10 +74,16 @@ CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT 
 
 // Secondary indexes are derived data: dropped and rebuilt with the derived rows.
 const INDEXES = `
-CREATE INDEX IF NOT EXISTS leaves_hkey ON leaves(hkey);
-CREATE INDEX IF NOT EXISTS leaves_chain ON leaves(chain, seq);
 CREATE INDEX IF NOT EXISTS registry_id ON registry(id, idx);
 `;
+
+const HASH_BYTES = 32;
+const KEY_BYTES = 6;
+const POS_BYTES = 10;
+/** A batch smaller than this many entries joins the last `lookups` row. */
+const MERGE_BELOW = 512;
+/** Entries per `lookups` row at most (so that a row names < 65536 chains). */
+const MAX_ROW = 60_000;
 
 interface LeafRow {
   idx: number;
@@ -65,26 +93,114 @@ interface LeafRow {
   seq: number;
 }
 
+interface LookupRow {
+  start: number;
+  keys: Uint8Array;
+  chains: string;
+  pos: Uint8Array;
+}
+
+/** Trailing one bits of a ledger index: how many interior nodes its leaf completes. */
+function trailingOnes(index: number): number {
+  let t = 0;
+  for (let i = index; i % 2 === 1; i = (i - 1) / 2) t++;
+  return t;
+}
+
+/**
+ * A batch's nodes by the leaf row they go in: leaf hashes by index, and interior nodes
+ * into the `inodes` of the leaf that completes them (the last leaf they cover).
+ */
+function groupNodes(nodes: AppendBatch['nodes']): {
+  lhashes: Map<number, Uint8Array>;
+  inodes: Map<number, Buffer>;
+} {
+  const lhashes = new Map<number, Uint8Array>();
+  const inodes = new Map<number, Buffer>();
+  for (let i = 0; i < nodes.ids.length; i++) {
+    const id = nodes.ids[i]!;
+    if (id % 2 === 0) {
+      lhashes.set(id / 2, nodes.hashes[i]!);
+      continue;
+    }
+    const owner = nodeCoverage(id)[1] - 1;
+    let b = inodes.get(owner);
+    if (b === undefined) {
+      b = Buffer.alloc(trailingOnes(owner) * HASH_BYTES);
+      inodes.set(owner, b);
+    }
+    b.set(nodes.hashes[i]!, (nodeLevel(id) - 1) * HASH_BYTES);
+  }
+  return { lhashes, inodes };
+}
+
+function isZero(b: Uint8Array, offset: number): boolean {
+  for (let i = offset; i < offset + HASH_BYTES; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
 function toLeaf(r: LeafRow): LeafRecord {
   return { index: r.idx, leaf: r.leaf, eventHash: r.ehash, chain: r.chain, seq: r.seq };
+}
+
+/** The `lookups` columns of consecutive entries, continuing `prior` (a row being extended). */
+function packLookups(
+  entries: readonly { eventHash: string; chain: string; seq: number }[],
+  prior?: LookupRow,
+): { keys: Buffer; chains: string; pos: Buffer } {
+  const names: string[] = prior ? (JSON.parse(prior.chains) as string[]) : [];
+  const ids = new Map(names.map((n, i) => [n, i]));
+  const keys = Buffer.alloc(entries.length * KEY_BYTES);
+  const pos = Buffer.alloc(entries.length * POS_BYTES);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    keys.write(e.eventHash.slice(0, 2 * KEY_BYTES), i * KEY_BYTES, 'hex');
+    let c = ids.get(e.chain);
+    if (c === undefined) {
+      c = names.length;
+      names.push(e.chain);
+      ids.set(e.chain, c);
+    }
+    pos.writeUInt16BE(c, i * POS_BYTES);
+    pos.writeDoubleBE(e.seq, i * POS_BYTES + 2);
+  }
+  return {
+    keys: prior ? Buffer.concat([prior.keys, keys]) : keys,
+    chains: JSON.stringify(names),
+    pos: prior ? Buffer.concat([prior.pos, pos]) : pos,
+  };
+}
+
+/** The in-memory lookups; both hold exactly the ledger indexes below `hashes.size`. */
+interface Lookups {
+  hashes: HashIndex;
+  chains: ChainIndex;
 }
 
 export class SqliteStore implements LedgerStore {
   readonly #db: DatabaseSync;
   readonly #hook: (() => void) | undefined;
+  readonly #keyBits: number | undefined;
   #closed = false;
   readonly #s: Record<string, StatementSync>;
+  /** Loaded on first use; only ever holds committed entries (below some head). */
+  #mem: Lookups | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.#db = new DatabaseSync(options.path);
     this.#hook = options.beforeHeadUpdate;
-    // WAL + FULL: a returned commit survives power loss. A 64 MiB page cache keeps the
-    // lookup indexes (random 48-bit keys) in memory, so inserts do not thrash the disk.
+    this.#keyBits = options.lookupKeyBits;
+    // 16 KiB pages (new files only; SQLite ignores it once the file has tables): rows of
+    // ~800 bytes waste less of a page and a commit writes fewer, larger WAL frames (~25 %
+    // more appends/s than 4 KiB here). With no random index left, appends touch only the
+    // tails of the tables, so a 32 MiB page cache is plenty (proof reads hit the OS cache).
+    // WAL + FULL: a returned commit survives power loss.
     this.#db.exec(
-      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;',
+      'PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768;',
     );
     this.#db.exec(SCHEMA);
+    this.#migrate();
     this.#db.exec(INDEXES);
     this.#db
       .prepare('INSERT OR IGNORE INTO head (id, size, root, epoch) VALUES (1, 0, ?, 0)')
@@ -95,17 +211,19 @@ export class SqliteStore implements LedgerStore {
       takeLease: p('UPDATE head SET epoch = epoch + 1, owner = ?, expires = ? WHERE id = 1 AND epoch = ?'),
       renewLease: p('UPDATE head SET expires = ? WHERE id = 1 AND epoch = ? AND owner = ?'),
       moveHead: p('UPDATE head SET size = ?, root = ? WHERE id = 1 AND size = ? AND epoch = ?'),
-      insertLeaf: p(
-        'INSERT OR REPLACE INTO leaves (idx, leaf, lhash, ehash, hkey, chain, seq) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
       setLeafHash: p('UPDATE leaves SET lhash = ? WHERE idx = ?'),
-      insertNode: p('INSERT OR REPLACE INTO nodes (id, hash) VALUES (?, ?)'),
+      ...this.#nodeStatements(),
       insertRegistry: p('INSERT INTO registry (idx, kind, id, org, data) VALUES (?, ?, ?, ?, ?)'),
       leaves: p('SELECT idx, leaf, ehash, chain, seq FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx'),
-      byHkey: p('SELECT idx, leaf, ehash, chain, seq FROM leaves WHERE hkey = ? AND idx < ?'),
-      chainEntry: p('SELECT idx, ehash, seq FROM leaves WHERE chain = ? AND seq = ? AND idx < ?'),
-      chainHead: p(
-        'SELECT idx, ehash, seq FROM leaves WHERE chain = ? AND idx < ? ORDER BY seq DESC LIMIT 1',
+      position: p('SELECT ehash, chain, seq FROM leaves WHERE idx = ?'),
+      lastLookups: p('SELECT start, length(keys) AS bytes FROM lookups ORDER BY start DESC LIMIT 1'),
+      lookupsAt: p('SELECT start, keys, chains, pos FROM lookups WHERE start = ?'),
+      putLookups: p('INSERT OR REPLACE INTO lookups (start, keys, chains, pos) VALUES (?, ?, ?, ?)'),
+      // The row holding index ?1 (or the first after it) and every later one below the head.
+      lookupsFrom: p(
+        `SELECT start, keys, chains, pos FROM lookups
+         WHERE start >= coalesce((SELECT max(start) FROM lookups WHERE start <= ?1), 0) AND start < ?2
+         ORDER BY start`,
       ),
       registryAll: p('SELECT idx, kind, id, org, data FROM registry WHERE idx < ? ORDER BY idx'),
       registryOf: p('SELECT idx, kind, id, org, data FROM registry WHERE id = ? AND idx < ? ORDER BY idx'),
@@ -116,6 +234,71 @@ export class SqliteStore implements LedgerStore {
         'SELECT size, note, created FROM checkpoints WHERE size >= ? AND size <= ? ORDER BY size',
       ),
     };
+  }
+
+  // Files of the earlier layout kept a leaves.hkey column with B-tree indexes on hkey and
+  // (chain, seq), and interior nodes in a `nodes` table: write their `lookups` rows and move
+  // the nodes into the leaf rows, once, then drop the indexes, the column and the table.
+  #migrate(): void {
+    const layout = () => {
+      const columns = (this.#db.prepare('PRAGMA table_info(leaves)').all() as { name: string }[]).map(
+        (c) => c.name,
+      );
+      const nodes = this.#db
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'nodes'")
+        .get();
+      return {
+        hkey: columns.includes('hkey'),
+        inodes: columns.includes('inodes'),
+        nodes: nodes !== undefined,
+      };
+    };
+    const first = layout();
+    if (!first.hkey && first.inodes && !first.nodes) return;
+    this.#tx(() => {
+      const now = layout(); // another process may have migrated it meanwhile
+      if (now.hkey) this.#migrateLookups();
+      if (!now.inodes) this.#db.exec('ALTER TABLE leaves ADD COLUMN inodes BLOB');
+      if (now.nodes) {
+        const ids: NodeId[] = [];
+        const hashes: Uint8Array[] = [];
+        for (const r of this.#db.prepare('SELECT id, hash FROM nodes').all() as unknown as {
+          id: number;
+          hash: Uint8Array;
+        }[]) {
+          ids.push(r.id);
+          hashes.push(r.hash);
+        }
+        this.#updateNodes(groupNodes({ ids, hashes }).inodes, this.#nodeStatements());
+        this.#db.exec('DROP TABLE nodes');
+      }
+      if (now.hkey)
+        this.#db.exec(
+          'DROP INDEX IF EXISTS leaves_hkey; DROP INDEX IF EXISTS leaves_chain; ALTER TABLE leaves DROP COLUMN hkey;',
+        );
+    });
+  }
+
+  #migrateLookups(): void {
+    const head = this.#db.prepare('SELECT size FROM head WHERE id = 1').get() as { size: number } | undefined;
+    const size = head?.size ?? 0;
+    const put = this.#db.prepare('INSERT INTO lookups (start, keys, chains, pos) VALUES (?, ?, ?, ?)');
+    const read = this.#db.prepare(
+      'SELECT idx, ehash AS eventHash, chain, seq FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx',
+    );
+    for (let start = 0; start < size; start += MAX_ROW) {
+      const rows = read.all(start, Math.min(size, start + MAX_ROW)) as unknown as (LeafRecord & {
+        idx: number;
+      })[];
+      rows.forEach((r, i) => {
+        if (r.idx !== start + i)
+          throw new StorageError('CORRUPT', `leaf ${start + i} is missing below the head`);
+      });
+      if (rows.length !== Math.min(MAX_ROW, size - start))
+        throw new StorageError('CORRUPT', `leaves are missing below the head at ${start + rows.length}`);
+      const packed = packLookups(rows);
+      put.run(start, packed.keys, packed.chains, packed.pos);
+    }
   }
 
   #open(): void {
@@ -167,7 +350,14 @@ export class SqliteStore implements LedgerStore {
       // Recovery: rows beyond the head belong to no committed batch.
       this.#db.prepare('DELETE FROM leaves WHERE idx >= ?').run(h.size);
       this.#db.prepare('DELETE FROM registry WHERE idx >= ?').run(h.size);
-      this.#db.prepare('DELETE FROM nodes WHERE id >= ?').run(2 * h.size);
+      this.#db.prepare('DELETE FROM lookups WHERE start >= ?').run(h.size);
+      this.#db
+        .prepare(
+          `UPDATE lookups SET keys = substr(keys, 1, (?1 - start) * ${KEY_BYTES}),
+             pos = substr(pos, 1, (?1 - start) * ${POS_BYTES})
+           WHERE start = (SELECT max(start) FROM lookups) AND start + length(keys) / ${KEY_BYTES} > ?1`,
+        )
+        .run(h.size);
       return { epoch: h.epoch + 1, owner: options.owner, expiresAt };
     });
   }
@@ -192,58 +382,160 @@ export class SqliteStore implements LedgerStore {
     this.#open();
     checkBatch(expectedSize, batch);
     const newSize = expectedSize + batch.leaves.length;
-    return this.#tx(() => {
+    const committed = this.#tx(() => {
       const h = this.#headRow();
       if (h.epoch !== lease.epoch)
         throw new StorageError('STALE_WRITER', `writer epoch ${lease.epoch} was fenced by ${h.epoch}`);
       if (h.size !== expectedSize)
         throw new StorageError('SIZE_CONFLICT', `head is at ${h.size}, batch expects ${expectedSize}`);
       this.#writeRows(batch, true);
+      this.#writeLookups(batch.leaves);
       this.#hook?.();
       const r = this.#s['moveHead']!.run(newSize, batch.rootHash, expectedSize, lease.epoch);
       if (r.changes !== 1) throw new StorageError('STALE_WRITER', 'head moved underneath the batch');
       return { size: newSize, rootHash: batch.rootHash, epoch: lease.epoch };
     });
+    // Committed: extend the in-memory lookups if they are loaded and current (otherwise
+    // the next lookup catches up from the rows).
+    const mem = this.#mem;
+    if (mem !== undefined && mem.hashes.size === expectedSize) {
+      for (const l of batch.leaves) {
+        const [hi, lo] = keyParts(l.eventHash);
+        mem.hashes.push(hi, lo);
+        mem.chains.add(l.chain, l.seq, l.index);
+      }
+      mem.hashes.flush();
+    }
+    return committed;
   }
 
   #writeRows(batch: AppendBatch, withLeaves: boolean): void {
-    const { ids, hashes } = batch.nodes;
-    // Leaf hashes (even node ids) go into their leaf row.
-    const leafHashes = new Map<number, Uint8Array>();
-    for (let i = 0; i < ids.length; i++) if (ids[i]! % 2 === 0) leafHashes.set(ids[i]! / 2, hashes[i]!);
+    const { lhashes, inodes } = groupNodes(batch.nodes);
     if (withLeaves) {
-      const rows: unknown[][] = [];
+      const values: unknown[] = [];
       for (const l of batch.leaves) {
-        rows.push([
+        values.push(
           l.index,
           l.leaf,
-          leafHashes.get(l.index) ?? null,
+          lhashes.get(l.index) ?? null,
+          inodes.get(l.index) ?? null,
           l.eventHash,
-          hashKey(l.eventHash),
           l.chain,
           l.seq,
-        ]);
-        leafHashes.delete(l.index);
+        );
+        lhashes.delete(l.index);
+        inodes.delete(l.index);
       }
-      this.#insertMany('leaves (idx, leaf, lhash, ehash, hkey, chain, seq)', 7, rows);
+      this.#insertMany('leaves (idx, leaf, lhash, inodes, ehash, chain, seq)', 7, values);
     }
+    // Nodes of rows written earlier (rebuild).
     const setLeafHash = this.#s['setLeafHash']!;
-    for (const [index, hash] of leafHashes) setLeafHash.run(hash, index);
-    const nodeRows: unknown[][] = [];
-    for (let i = 0; i < ids.length; i++) if (ids[i]! % 2 === 1) nodeRows.push([ids[i]!, hashes[i]!]);
-    this.#insertMany('nodes (id, hash)', 2, nodeRows);
+    for (const [index, hash] of lhashes) setLeafHash.run(hash, index);
+    this.#updateNodes(inodes, { inodesAt: this.#s['inodesAt']!, setInodes: this.#s['setInodes']! });
     const reg = this.#s['insertRegistry']!;
     for (const r of batch.registry) reg.run(r.index, r.kind, r.id, r.org, r.data);
   }
 
-  // Multi-row INSERTs: one statement call per ROWS_PER_INSERT rows instead of per row
-  // (the per-call binding overhead dominates small rows).
-  readonly #multi = new Map<string, StatementSync>();
-  #insertMany(target: string, columns: number, rows: unknown[][]): void {
-    const ROWS_PER_INSERT = 64;
+  #nodeStatements(): { inodesAt: StatementSync; setInodes: StatementSync } {
+    return {
+      inodesAt: this.#db.prepare('SELECT inodes FROM leaves WHERE idx = ?'),
+      setInodes: this.#db.prepare('UPDATE leaves SET inodes = ? WHERE idx = ?'),
+    };
+  }
+
+  /** Writes interior nodes into rows written earlier, keeping the ones they hold. */
+  #updateNodes(inodes: Map<number, Buffer>, s: { inodesAt: StatementSync; setInodes: StatementSync }): void {
+    for (const [index, fresh] of inodes) {
+      const old = (s.inodesAt.get(index) as { inodes: Uint8Array | null } | undefined)?.inodes;
+      if (old) {
+        for (let o = 0; o + HASH_BYTES <= Math.min(old.length, fresh.length); o += HASH_BYTES) {
+          if (isZero(fresh, o)) fresh.set(old.subarray(o, o + HASH_BYTES), o);
+        }
+      }
+      s.setInodes.run(fresh, index);
+    }
+  }
+
+  /** Writes the `lookups` rows of leaves: one per run of consecutive indexes. */
+  #writeLookups(leaves: readonly LeafRecord[]): void {
     let i = 0;
-    while (i < rows.length) {
-      const n = Math.min(ROWS_PER_INSERT, rows.length - i);
+    while (i < leaves.length) {
+      let j = i + 1;
+      while (j < leaves.length && j - i < MAX_ROW && leaves[j]!.index === leaves[j - 1]!.index + 1) j++;
+      const start = leaves[i]!.index;
+      // Small batches (single events) extend the last row, so that loading reads few rows.
+      const last = this.#s['lastLookups']!.get() as { start: number; bytes: number } | undefined;
+      const lastSize = last === undefined ? 0 : last.bytes / KEY_BYTES;
+      const prior =
+        last !== undefined && lastSize < MERGE_BELOW && last.start + lastSize === start
+          ? (this.#s['lookupsAt']!.get(last.start) as unknown as LookupRow)
+          : undefined;
+      const packed = packLookups(leaves.slice(i, j), prior);
+      this.#s['putLookups']!.run(prior?.start ?? start, packed.keys, packed.chains, packed.pos);
+      i = j;
+    }
+  }
+
+  /**
+   * The in-memory lookups holding every entry below `size`: loaded on first use, then
+   * extended from `lookups` rows at or past what they hold (another process's appends, a
+   * rebuild). Stops at a gap (derived rows being rewritten) with what it has.
+   */
+  #catchUp(size: number): Lookups {
+    let mem = this.#mem;
+    if (mem === undefined) {
+      mem = {
+        hashes: new HashIndex({
+          expected: size,
+          ...(this.#keyBits === undefined ? {} : { keyBits: this.#keyBits }),
+        }),
+        chains: new ChainIndex(),
+      };
+      this.#mem = mem;
+    }
+    if (mem.hashes.size >= size) return mem;
+    try {
+      this.#load(mem, size);
+    } catch (e) {
+      this.#mem = undefined; // half a row loaded: start again next time
+      throw e;
+    }
+    return mem;
+  }
+
+  #load({ hashes, chains }: Lookups, size: number): void {
+    for (const r of this.#s['lookupsFrom']!.all(hashes.size, size) as unknown as LookupRow[]) {
+      if (r.start > hashes.size) break;
+      const names = JSON.parse(r.chains) as string[];
+      const { keys, pos } = r;
+      if (keys.length % KEY_BYTES !== 0 || pos.length !== (keys.length / KEY_BYTES) * POS_BYTES)
+        throw new StorageError('CORRUPT', `lookups row ${r.start} is malformed`);
+      const end = Math.min(size, r.start + keys.length / KEY_BYTES);
+      const view = new DataView(pos.buffer, pos.byteOffset, pos.byteLength);
+      for (let i = hashes.size; i < end; i++) {
+        const k = (i - r.start) * KEY_BYTES;
+        const p = (i - r.start) * POS_BYTES;
+        hashes.push(
+          (keys[k]! << 8) | keys[k + 1]!,
+          ((keys[k + 2]! << 24) | (keys[k + 3]! << 16) | (keys[k + 4]! << 8) | keys[k + 5]!) >>> 0,
+        );
+        const chain = names[view.getUint16(p)];
+        if (chain === undefined)
+          throw new StorageError('CORRUPT', `lookups row ${r.start} names no chain for ${i}`);
+        chains.add(chain, view.getFloat64(p + 2), i);
+      }
+    }
+    hashes.flush();
+  }
+
+  // Multi-row INSERTs: one statement call per ROWS_PER_INSERT rows instead of per row
+  // (the per-call binding overhead dominates small rows). `values`: row after row.
+  readonly #multi = new Map<string, StatementSync>();
+  #insertMany(target: string, columns: number, values: unknown[]): void {
+    const ROWS_PER_INSERT = 64;
+    const rows = values.length / columns;
+    for (let i = 0; i < rows; i += ROWS_PER_INSERT) {
+      const n = Math.min(ROWS_PER_INSERT, rows - i);
       const key = `${target}#${n}`;
       let stmt = this.#multi.get(key);
       if (stmt === undefined) {
@@ -253,10 +545,7 @@ export class SqliteStore implements LedgerStore {
         );
         this.#multi.set(key, stmt);
       }
-      const params: unknown[] = [];
-      for (let k = i; k < i + n; k++) for (const v of rows[k]!) params.push(v);
-      stmt.run(...(params as never[]));
-      i += n;
+      stmt.run(...(values.slice(i * columns, (i + n) * columns) as never[]));
     }
   }
 
@@ -270,29 +559,57 @@ export class SqliteStore implements LedgerStore {
   async getLeavesByEventHash(hashes: readonly string[]): Promise<LeafRecord[]> {
     this.#open();
     const size = this.#headRow().size;
-    const out: LeafRecord[] = [];
-    const want = new Set(hashes);
-    for (const h of want) {
-      if (!/^[0-9a-f]{64}$/.test(h)) continue;
-      for (const row of this.#s['byHkey']!.all(hashKey(h), size) as unknown as LeafRow[]) {
-        if (row.ehash === h) out.push(toLeaf(row));
-      }
+    const index = this.#catchUp(size).hashes;
+    const want = new Set<string>();
+    const candidates: number[] = [];
+    for (const h of hashes) {
+      if (want.has(h) || !/^[0-9a-f]{64}$/.test(h)) continue;
+      want.add(h);
+      const [hi, lo] = keyParts(h);
+      index.find(hi, lo, candidates);
     }
-    return out;
+    // Hashes sharing a prefix name the same candidates: read each row once.
+    const rows = this.#selectIn('SELECT idx, leaf, ehash, chain, seq FROM leaves WHERE idx IN', [
+      ...new Set(candidates),
+    ]) as LeafRow[];
+    // The key is a prefix: keep the rows whose full hash is wanted.
+    return rows.filter((r) => r.idx < size && want.has(r.ehash)).map(toLeaf);
+  }
+
+  /** The entry at a candidate index, if its row does hold that chain (and seq). */
+  #chainEntryAt(
+    index: number | undefined,
+    size: number,
+    chain: string,
+    seq?: number,
+  ): ChainEntry | undefined {
+    if (index === undefined || index >= size) return undefined;
+    const r = this.#s['position']!.get(index) as { ehash: string; chain: string; seq: number } | undefined;
+    if (r === undefined || r.chain !== chain || (seq !== undefined && r.seq !== seq)) return undefined;
+    return { seq: r.seq, eventHash: r.ehash, index };
   }
 
   async getChainEntry(chain: string, seq: number): Promise<ChainEntry | undefined> {
     this.#open();
-    const r = this.#s['chainEntry']!.get(chain, seq, this.#headRow().size) as
-      { idx: number; ehash: string; seq: number } | undefined;
-    return r && { seq: r.seq, eventHash: r.ehash, index: r.idx };
+    const size = this.#headRow().size;
+    return this.#chainEntryAt(this.#catchUp(size).chains.entry(chain, seq), size, chain, seq);
   }
 
   async getChainHead(chain: string): Promise<ChainEntry | undefined> {
     this.#open();
-    const r = this.#s['chainHead']!.get(chain, this.#headRow().size) as
-      { idx: number; ehash: string; seq: number } | undefined;
-    return r && { seq: r.seq, eventHash: r.ehash, index: r.idx };
+    const size = this.#headRow().size;
+    return this.#chainEntryAt(this.#catchUp(size).chains.head(chain), size, chain);
+  }
+
+  /**
+   * The in-memory lookups: entries loaded (0 until the first lookup) and the bytes of their
+   * typed arrays (see the README for the bytes per entry).
+   */
+  lookupMemory(): { entries: number; bytes: number } {
+    const mem = this.#mem;
+    return mem === undefined
+      ? { entries: 0, bytes: 0 }
+      : { entries: mem.hashes.size, bytes: mem.hashes.bytes + mem.chains.bytes };
   }
 
   async getNodes(ids: readonly NodeId[]): Promise<Array<Uint8Array | undefined>> {
@@ -302,43 +619,48 @@ export class SqliteStore implements LedgerStore {
 
   /**
    * Synchronous node reads (a merkle SyncNodeReader). All the nodes of a proof are read
-   * with at most two queries (interior nodes, leaf hashes), not one query per node.
+   * with one query: the rows of the leaves that complete them.
    */
   getNodesSync(ids: readonly NodeId[]): Array<Uint8Array | undefined> {
     const size = this.#headRow().size;
-    const interior: number[] = [];
-    const leaves: number[] = [];
-    for (const id of ids) {
-      if (!nodeWithin(id, size)) continue;
-      if (id % 2 === 0) leaves.push(id / 2);
-      else interior.push(id);
-    }
-    const found = new Map<number, Uint8Array>();
-    for (const r of this.#selectIn('SELECT id, hash FROM nodes WHERE id IN', interior) as {
-      id: number;
-      hash: Uint8Array;
-    }[]) {
-      found.set(r.id, r.hash);
-    }
-    for (const r of this.#selectIn('SELECT idx, lhash FROM leaves WHERE idx IN', leaves) as {
+    const owners = new Set<number>();
+    for (const id of ids) if (nodeWithin(id, size)) owners.add(nodeCoverage(id)[1] - 1);
+    const rows = new Map<number, { lhash: Uint8Array | null; inodes: Uint8Array | null }>();
+    for (const r of this.#selectIn('SELECT idx, lhash, inodes FROM leaves WHERE idx IN', [...owners]) as {
       idx: number;
       lhash: Uint8Array | null;
+      inodes: Uint8Array | null;
     }[]) {
-      if (r.lhash) found.set(r.idx * 2, r.lhash);
+      rows.set(r.idx, r);
     }
-    return ids.map((id) => (nodeWithin(id, size) ? found.get(id) : undefined));
+    return ids.map((id) => {
+      if (!nodeWithin(id, size)) return undefined;
+      const r = rows.get(nodeCoverage(id)[1] - 1);
+      if (id % 2 === 0) return r?.lhash ?? undefined;
+      const o = (nodeLevel(id) - 1) * HASH_BYTES;
+      if (!r?.inodes || r.inodes.length < o + HASH_BYTES || isZero(r.inodes, o)) return undefined;
+      return r.inodes.slice(o, o + HASH_BYTES);
+    });
   }
 
+  // `prefix (?, ?, ...)` with up to 512 values per statement, padded to a power of two (by
+  // repeating a value) so that a few prepared statements serve every length.
   readonly #inStatements = new Map<string, StatementSync>();
   #selectIn(prefix: string, values: number[]): unknown[] {
-    if (values.length === 0) return [];
-    const key = `${prefix}#${values.length}`;
-    let stmt = this.#inStatements.get(key);
-    if (stmt === undefined) {
-      stmt = this.#db.prepare(`${prefix} (${values.map(() => '?').join(',')})`);
-      this.#inStatements.set(key, stmt);
+    const out: unknown[] = [];
+    for (let i = 0; i < values.length; i += 512) {
+      const part = values.slice(i, i + 512);
+      const n = 2 ** Math.ceil(Math.log2(part.length));
+      while (part.length < n) part.push(part[0]!);
+      const key = `${prefix}#${n}`;
+      let stmt = this.#inStatements.get(key);
+      if (stmt === undefined) {
+        stmt = this.#db.prepare(`${prefix} (${part.map(() => '?').join(',')})`);
+        this.#inStatements.set(key, stmt);
+      }
+      for (const r of stmt.all(...part)) out.push(r);
     }
-    return stmt.all(...values);
+    return out;
   }
 
   async getRegistry(id?: string): Promise<RegistryRecord[]> {
@@ -388,22 +710,25 @@ export class SqliteStore implements LedgerStore {
     this.#open();
     this.#tx(() => {
       if (this.#headRow().epoch !== lease.epoch) throw new StorageError('STALE_WRITER', 'fenced');
-      this.#db.exec('DELETE FROM nodes; DELETE FROM registry; UPDATE leaves SET lhash = NULL;');
       this.#db.exec(
-        'DROP INDEX IF EXISTS leaves_hkey; DROP INDEX IF EXISTS leaves_chain; DROP INDEX IF EXISTS registry_id;',
+        'DELETE FROM registry; DELETE FROM lookups; UPDATE leaves SET lhash = NULL, inodes = NULL;',
       );
+      this.#db.exec('DROP INDEX IF EXISTS registry_id;');
       // The lookup columns of leaves are derived too: blank them so a rebuild must recompute them.
-      this.#db.exec("UPDATE leaves SET ehash = '', hkey = 0, chain = '', seq = 0;");
+      this.#db.exec("UPDATE leaves SET ehash = '', chain = '', seq = 0;");
     });
+    // The in-memory lookups are derived too: reloaded from the rows writeDerived writes.
+    this.#mem = undefined;
   }
 
   async writeDerived(lease: WriterLease, batch: AppendBatch): Promise<void> {
     this.#open();
     this.#tx(() => {
       if (this.#headRow().epoch !== lease.epoch) throw new StorageError('STALE_WRITER', 'fenced');
-      const upd = this.#db.prepare('UPDATE leaves SET ehash = ?, hkey = ?, chain = ?, seq = ? WHERE idx = ?');
-      for (const l of batch.leaves) upd.run(l.eventHash, hashKey(l.eventHash), l.chain, l.seq, l.index);
+      const upd = this.#db.prepare('UPDATE leaves SET ehash = ?, chain = ?, seq = ? WHERE idx = ?');
+      for (const l of batch.leaves) upd.run(l.eventHash, l.chain, l.seq, l.index);
       this.#writeRows(batch, false);
+      this.#writeLookups(batch.leaves);
       this.#db.exec(INDEXES);
     });
   }

@@ -1,61 +1,15 @@
 // Shared by the CLI acceptance tests: the real `civic-ledger` executable as a child process
 // (`civic-ledger start` too), its `verify --json` report, and what a forger does to an
 // evidence bundle after editing it (lines rewritten, the manifest re-hashed).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { canonicalize } from '@civic-ledger/canonical-json';
+import type { VerifyReport } from '@civic-ledger/cli';
+import { cli, type CliRun } from '@civic-ledger/cli/harness';
 
-/** packages/cli/bin/civic-ledger.mjs: run under the test's Node (>= 24, the direct path). */
-export const BIN = fileURLToPath(new URL('../../packages/cli/bin/civic-ledger.mjs', import.meta.url));
-
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** One `civic-ledger <args>` run to completion. The state dir never comes from the caller's env. */
-export function cli(args: readonly string[], options: { cwd?: string } = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      env: { ...process.env, CIVIC_LEDGER_STATE_DIR: undefined },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** The `verify --json` report (packages/cli README): every member always present. */
-export interface VerifyReport {
-  ok: boolean;
-  index: number | null;
-  eventHash: string | null;
-  check: string | null;
-  message: string | null;
-  range: [number, number] | null;
-  size: number;
-  checkpoints: number;
-  treeSize: number | null;
-  rootHash: string | null;
-  origin: string;
-  source: string;
-  bundle: 'full' | 'partial' | null;
-  chosen: { index: number; eventHash: string }[] | null;
-  file: string | null;
-  line: number | null;
-  statePath: string | null;
-  previousSize: number | null;
-  stateSaved: boolean;
-  elapsedMs: number;
-}
+export { BIN, cli, startCli, type CliRun, type Started } from '@civic-ledger/cli/harness';
+export type { VerifyReport } from '@civic-ledger/cli';
 
 export interface VerifyRun {
   code: number | null;
@@ -75,50 +29,6 @@ export async function verify(args: readonly string[]): Promise<VerifyRun> {
   return { code: run.code, report, run };
 }
 
-export interface Started {
-  child: ChildProcess;
-  info: { url: string; origin: string; logKey: string; size: number; dataDir: string };
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
-}
-
-/** `civic-ledger start --json --port 0 <args>`: resolves on the ready line. */
-export function startCli(args: readonly string[], timeoutMs = 30_000): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'start', '--json', '--port', '0', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let ready = false;
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`start was not ready within ${timeoutMs} ms:\n${stderr}`));
-    }, timeoutMs);
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      const line = stdout.split('\n').find((l) => l.startsWith('{"url"'));
-      if (ready || line === undefined) return;
-      ready = true;
-      clearTimeout(timer);
-      resolve({
-        child,
-        info: JSON.parse(line) as Started['info'],
-        stop: async () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-          return exited;
-        },
-      });
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (!ready) reject(new Error(`start exited with ${code}:\n${stderr}`));
-    });
-  });
-}
-
 // --- evidence bundles -------------------------------------------------------------------
 
 /** The lines of a bundle's .jsonl file (without their line feeds). */
@@ -128,9 +38,8 @@ export const linesOf = (dir: string, file: string): string[] =>
 export const writeLines = (dir: string, file: string, lines: readonly string[]): void =>
   writeFileSync(join(dir, file), lines.map((l) => `${l}\n`).join(''));
 
-/** RFC 8785 for the flat objects of a bundle line: members sorted, no white space. */
-export const canonicalLine = (o: Record<string, unknown>): string =>
-  JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+/** A bundle line as the format writes it: RFC 8785 canonical JSON. */
+export const canonicalLine = (o: Record<string, unknown>): string => canonicalize(o);
 
 /**
  * What a careful forger does after editing a bundle's files: each file's SHA-256, size and

@@ -10,3 +10,4 @@ export {
 } from './config.ts';
 export { readStateFile, writeStateFile, type SavedState } from './state.ts';
 export { sqliteSource } from './sqlite-source.ts';
+export type { VerifyReport } from './commands/verify.ts';

@@ -10,10 +10,12 @@ import { parseJson } from '@civic-ledger/canonical-json';
 import { fromBase64, parseVerifierKey, toHex, type VerifierKey } from '@civic-ledger/crypto';
 import { verifyEventSignature } from '@civic-ledger/events';
 import { decodeLeaf, LeafError } from '@civic-ledger/leaf';
+import { isGenesisKeyEvent } from '@civic-ledger/ledger-core';
 import { hashLeaf, isMerkleError, verifyInclusion } from '@civic-ledger/merkle';
 import { OPERATOR_ORG, SchemaError, validateEvent, type Event } from '@civic-ledger/schemas';
-import { isSignedNoteError, openCheckpoint, verifierFromKeyText } from '@civic-ledger/signed-note';
+import { openCheckpoint, verifierFromKeyText } from '@civic-ledger/signed-note';
 import {
+  checkpointError,
   verifyLog,
   type VerifiedCheckpointSummary,
   type VerifierState,
@@ -294,14 +296,8 @@ interface KeyState {
 }
 
 function checkpointFailure(e: unknown): never {
-  if (!isSignedNoteError(e)) throw e;
-  const check: VerifyCheck =
-    e.code === 'ORIGIN_MISMATCH'
-      ? 'CHECKPOINT_ORIGIN'
-      : e.code === 'MALFORMED_CHECKPOINT' || e.code === 'MALFORMED_NOTE'
-        ? 'CHECKPOINT_MALFORMED'
-        : 'CHECKPOINT_SIGNATURE';
-  fail(check, `checkpoint: ${e.code}: ${e.message}`, { file: CHECKPOINTS_FILE, line: 1 });
+  const { check, message } = checkpointError(e);
+  fail(check, message, { file: CHECKPOINTS_FILE, line: 1 });
 }
 
 const encoder = new TextEncoder();
@@ -442,16 +438,9 @@ async function verifyPartial(
     // must have been added by an earlier entry of the bundle, to the emitter, and not revoked.
     let key: VerifierKey;
     if (index === 0) {
-      const k = e.type === 'key' ? e : undefined;
-      if (
-        !k ||
-        k.action !== 'add' ||
-        k.emitter !== OPERATOR_ORG ||
-        k.subjectOrg !== OPERATOR_ORG ||
-        k.subjectKey !== k.key ||
-        k.seq !== 1
-      )
+      if (!isGenesisKeyEvent(e))
         fail('GENESIS', 'leaf 0 is not the operator adding its own key, signed by it', here);
+      const k = e;
       if (options.operatorKey !== undefined && k.publicKey !== options.operatorKey.trim())
         fail('GENESIS', 'leaf 0 adds an operator key other than the pinned one', here);
       try {

@@ -10,6 +10,7 @@ export {
 } from './ledger.ts';
 export { LedgerError, type LedgerErrorCode } from './errors.ts';
 export {
+  isGenesisKeyEvent,
   Registry,
   registryEffects,
   unregisteredReferences,

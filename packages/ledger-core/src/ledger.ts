@@ -35,7 +35,13 @@ import {
   type WriterLease,
 } from '@civic-ledger/storage';
 import { LedgerError } from './errors.ts';
-import { Registry, registryEffects, unregisteredReferences, type KeyState } from './registry.ts';
+import {
+  isGenesisKeyEvent,
+  Registry,
+  registryEffects,
+  unregisteredReferences,
+  type KeyState,
+} from './registry.ts';
 import { SignaturePool } from './signature-pool.ts';
 import { Checkpointer, type CheckpointPolicy, type CheckpointSigner } from './checkpoints.ts';
 
@@ -615,7 +621,7 @@ export class Ledger {
     if (state === undefined) {
       // The very first event of a ledger is the operator adding its own configured key,
       // signed by that key: the trust anchor, pinned by configuration.
-      if (index === 0 && isGenesisKeyEvent(e, this.#opts.operatorKey)) {
+      if (index === 0 && isGenesisKeyEvent(e) && e.publicKey === this.#opts.operatorKey.trim()) {
         key = parseVerifierKey(this.#opts.operatorKey);
       } else {
         throw new LedgerError('UNKNOWN_KEY', `key ${e.key} is not registered at ledger index ${index}`, {
@@ -718,16 +724,4 @@ export class Ledger {
     await this.#pool.close();
     if (this.#notWriter === undefined) await this.#store.releaseWriter(this.#lease).catch(() => undefined);
   }
-}
-
-function isGenesisKeyEvent(e: Event, operatorKey: string): boolean {
-  return (
-    e.type === 'key' &&
-    e.action === 'add' &&
-    e.emitter === OPERATOR_ORG &&
-    e.subjectOrg === OPERATOR_ORG &&
-    e.subjectKey === e.key &&
-    e.publicKey === operatorKey.trim() &&
-    e.seq === 1
-  );
 }

@@ -206,3 +206,18 @@ export function unregisteredReferences(e: Event, reg: Registry): LedgerError | u
   }
   return undefined;
 }
+
+/**
+ * The shape of a ledger's first event: the operator adding its own key, signed by that
+ * key, at seq 1. Which key it must be is the caller's (configured, or pinned by a verifier).
+ */
+export function isGenesisKeyEvent(e: Event): e is Extract<Event, { type: 'key' }> {
+  return (
+    e.type === 'key' &&
+    e.action === 'add' &&
+    e.emitter === OPERATOR_ORG &&
+    e.subjectOrg === OPERATOR_ORG &&
+    e.subjectKey === e.key &&
+    e.seq === 1
+  );
+}

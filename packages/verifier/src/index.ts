@@ -1,4 +1,5 @@
 export {
+  checkpointError,
   verifyLog,
   type VerifyCheck,
   type VerifyFailure,

@@ -11,7 +11,13 @@ import { chainKey, checkLink, EMPTY_HEAD, type ChainHead } from '@civic-ledger/c
 import { fromHex, parseVerifierKey, toHex, type VerifierKey } from '@civic-ledger/crypto';
 import { verifyEventSignature } from '@civic-ledger/events';
 import { decodeLeaf, LeafError, type DecodedLeaf } from '@civic-ledger/leaf';
-import { LedgerError, Registry, registryEffects, unregisteredReferences } from '@civic-ledger/ledger-core';
+import {
+  isGenesisKeyEvent,
+  LedgerError,
+  Registry,
+  registryEffects,
+  unregisteredReferences,
+} from '@civic-ledger/ledger-core';
 import { borderNodeIds, nodeCoverage } from '@civic-ledger/merkle';
 import { OPERATOR_ORG, SchemaError, isMovement, validateEvent, type Event } from '@civic-ledger/schemas';
 import {
@@ -184,7 +190,8 @@ function checkState(state: VerifierState): void {
   }
 }
 
-function checkpointError(e: unknown): { check: VerifyCheck; message: string } {
+/** The verify check of a signed-note error from opening a checkpoint (others are rethrown). */
+export function checkpointError(e: unknown): { check: VerifyCheck; message: string } {
   if (!isSignedNoteError(e)) throw e;
   const check: VerifyCheck =
     e.code === 'ORIGIN_MISMATCH'
@@ -228,17 +235,6 @@ function openCheckpoints(notes: readonly string[], origin: string, logKey: strin
   }
   // Stable: checkpoints of one size keep their order.
   return out.sort((a, b) => a.size - b.size);
-}
-
-function isGenesisKeyEvent(e: Event): boolean {
-  return (
-    e.type === 'key' &&
-    e.action === 'add' &&
-    e.emitter === OPERATOR_ORG &&
-    e.subjectOrg === OPERATOR_ORG &&
-    e.subjectKey === e.key &&
-    e.seq === 1
-  );
 }
 
 function decodeItem(row: SourceLeaf): Item {

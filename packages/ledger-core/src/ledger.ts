@@ -604,7 +604,8 @@ export class Ledger {
       admitted: admittedAt,
     };
     state.accepted.set(d.hash, receipt);
-    state.appended.push({ ...receipt, emitter: e.emitter, stream: e.stream, seq: e.seq, type: e.type });
+    if (this.#opts.onAppended)
+      state.appended.push({ ...receipt, emitter: e.emitter, stream: e.stream, seq: e.seq, type: e.type });
     return receipt;
   }
 

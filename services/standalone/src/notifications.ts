@@ -103,9 +103,8 @@ export function registerNotifications(app: FastifyInstance, options: Notificatio
       if (wanted.has('appended')) {
         subs.push(
           await options.bus.subscribe(SUBJECTS.appended, async (m) => {
-            const text = decoder.decode(m.data);
-            if (emitter !== undefined && (JSON.parse(text) as AppendedEntry).emitter !== emitter) return;
-            send('appended', m.headers['index'], text);
+            if (emitter !== undefined && m.headers['emitter'] !== emitter) return;
+            send('appended', m.headers['index'], decoder.decode(m.data));
           }),
         );
       }
@@ -137,7 +136,8 @@ export function ledgerPublishers(bus: Bus): {
         void bus
           .publish(SUBJECTS.appended, encoder.encode(JSON.stringify(e)), {
             key: `${e.emitter}/${e.stream}`,
-            headers: { index: String(e.index) },
+            // Readers filter on headers without parsing every message.
+            headers: { index: String(e.index), emitter: e.emitter },
           })
           .catch(() => undefined);
       }

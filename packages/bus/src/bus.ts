@@ -35,6 +35,26 @@ export interface SubscribeOptions {
   maxAttempts?: number;
 }
 
+/**
+ * A batch of messages of one group, in the group's order for each key. Resolving acknowledges
+ * them all; throwing asks for all of them again (`attempt` + 1). After `maxAttempts` failed
+ * deliveries each message of the batch goes to the dead-letter subject. A handler that can
+ * tell a bad message from a transient failure dead-letters the bad one itself (see
+ * `deadLetter`) and throws only for the transient ones.
+ */
+export type BatchHandler = (messages: readonly Delivery[]) => Promise<void>;
+
+export interface BatchSubscribeOptions {
+  /** The durable group; batches are a work-queue feature. */
+  group: string;
+  /** Messages per batch at most (default 500). */
+  maxMessages?: number;
+  /** Deliveries before the batch's messages are dead-lettered (default 5; Infinity: retry until it works). */
+  maxAttempts?: number;
+  /** Pause before a failed batch is delivered again (default 100 ms). */
+  retryDelayMs?: number;
+}
+
 export interface Subscription {
   /** Stops delivery; a handler already running finishes first. */
   close(): Promise<void>;
@@ -44,12 +64,31 @@ export interface Bus {
   /** Resolves once the bus holds the message (as durably as that bus can: see its docs). */
   publish(subject: string, data: Uint8Array, options?: PublishOptions): Promise<void>;
   subscribe(subject: string, handler: Handler, options?: SubscribeOptions): Promise<Subscription>;
+  /** Like a grouped `subscribe`, but hands over up to `maxMessages` waiting messages at once. */
+  subscribeBatch(
+    subject: string,
+    handler: BatchHandler,
+    options: BatchSubscribeOptions,
+  ): Promise<Subscription>;
   close(): Promise<void>;
 }
 
 /** Where a message that could not be handled goes, with headers `dead-letter-reason` and `dead-letter-subject`. */
 export function deadLetterSubject(subject: string): string {
   return `${subject}.dead-letter`;
+}
+
+/** Headers of a dead-lettered message: the original headers plus the reason and where it came from. */
+export function deadLetterHeaders(message: Delivery, reason: string): Record<string, string> {
+  return { ...message.headers, 'dead-letter-reason': reason, 'dead-letter-subject': message.subject };
+}
+
+/** Publishes a message to its subject's dead-letter subject with the reason, bytes untouched. */
+export async function deadLetter(bus: Bus, message: Delivery, reason: string): Promise<void> {
+  await bus.publish(deadLetterSubject(message.subject), message.data, {
+    ...(message.key === undefined ? {} : { key: message.key }),
+    headers: deadLetterHeaders(message, reason),
+  });
 }
 
 /** The subjects the ledger publishes and consumes. */

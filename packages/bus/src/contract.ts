@@ -133,6 +133,56 @@ export function describeBusContract(name: string, factory: BusFactory): void {
       expect(dead.got[0]!.headers['dead-letter-subject']).toBe(s);
     });
 
+    it('hands a group batches in key order, each message once, and acknowledges them', async () => {
+      const b = await bus();
+      const s = subject('batch');
+      const batches: string[][] = [];
+      await b.subscribeBatch(
+        s,
+        async (ms) => {
+          batches.push(ms.map((m) => `${m.key}:${str(m.data)}`));
+          await settle(50); // messages pile up meanwhile, so later batches hold several
+        },
+        { group: 'batchers', maxMessages: 10 },
+      );
+      for (let i = 0; i < 60; i++) await b.publish(s, text(String(i)), { key: String(i % 3) });
+      for (let t = 0; t < timeout / 20 && batches.flat().length < 60; t++) await settle(20);
+      const got = batches.flat();
+      expect(got.length).toBe(60);
+      expect(new Set(got).size).toBe(60);
+      expect(Math.max(...batches.map((x) => x.length))).toBeGreaterThan(1);
+      expect(Math.max(...batches.map((x) => x.length))).toBeLessThanOrEqual(10);
+      for (const key of ['0', '1', '2']) {
+        const seq = got.filter((m) => m.startsWith(`${key}:`)).map((m) => Number(m.split(':')[1]));
+        expect(seq).toEqual([...seq].sort((x, y) => x - y));
+      }
+    });
+
+    it('delivers a failed batch again, then dead-letters each of its messages', async () => {
+      const b = await bus();
+      const s = subject('batchfail');
+      const seen: { attempt: number; data: string }[] = [];
+      await b.subscribeBatch(
+        s,
+        async (ms) => {
+          for (const m of ms) seen.push({ attempt: m.attempt, data: str(m.data) });
+          if (ms.some((m) => str(m.data) === 'poison')) throw new Error('store refused the batch');
+        },
+        { group: 'g', maxMessages: 10, maxAttempts: 2, retryDelayMs: 10 },
+      );
+      const dead = collector();
+      await b.subscribe(deadLetterSubject(s), dead.handler);
+      await b.publish(s, text('poison'), { key: 'p' });
+      await dead.until(1, timeout);
+      expect(seen.filter((x) => x.data === 'poison').map((x) => x.attempt)).toEqual([1, 2]);
+      expect(str(dead.got[0]!.data)).toBe('poison');
+      expect(dead.got[0]!.headers['dead-letter-reason']).toContain('store refused the batch');
+      expect(dead.got[0]!.headers['dead-letter-subject']).toBe(s);
+      await b.publish(s, text('fine'), { key: 'p' });
+      for (let t = 0; t < timeout / 20 && !seen.some((x) => x.data === 'fine'); t++) await settle(20);
+      expect(seen.filter((x) => x.data === 'fine').map((x) => x.attempt)).toEqual([1]);
+    });
+
     it('stops delivering to a closed subscription', async () => {
       const b = await bus();
       const s = subject('close');

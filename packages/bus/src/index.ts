@@ -1,6 +1,10 @@
 export {
+  deadLetter,
+  deadLetterHeaders,
   deadLetterSubject,
   SUBJECTS,
+  type BatchHandler,
+  type BatchSubscribeOptions,
   type Bus,
   type Delivery,
   type Handler,

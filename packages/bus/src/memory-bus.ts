@@ -2,7 +2,9 @@
 // process), so it carries notifications, never the only copy of anything. Each subscription
 // (a fan-out subscriber or a group) handles its messages one at a time, in publish order.
 import {
-  deadLetterSubject,
+  deadLetter,
+  type BatchHandler,
+  type BatchSubscribeOptions,
   type Bus,
   type Delivery,
   type Handler,
@@ -20,12 +22,19 @@ export interface MemoryBusOptions {
   onOverflow?: (subject: string, group: string | undefined) => void;
 }
 
+/** A subscriber; a plain handler is a member that takes batches of one. */
+interface Member {
+  handle: BatchHandler;
+  maxMessages: number;
+}
+
 interface Queue {
   subject: string;
   group: string | undefined;
-  members: Handler[];
+  members: Member[];
   next: number;
   maxAttempts: number;
+  retryDelayMs: number;
   pending: Omit<Delivery, 'attempt'>[];
   running: Promise<void> | undefined;
   closed: boolean;
@@ -57,8 +66,35 @@ export class MemoryBus implements Bus {
   }
 
   async subscribe(subject: string, handler: Handler, options: SubscribeOptions = {}): Promise<Subscription> {
+    return this.#join(subject, { handle: (ms) => handler(ms[0]!), maxMessages: 1 }, options.group, {
+      maxAttempts: options.maxAttempts ?? 5,
+      retryDelayMs: 0,
+    });
+  }
+
+  async subscribeBatch(
+    subject: string,
+    handler: BatchHandler,
+    options: BatchSubscribeOptions,
+  ): Promise<Subscription> {
+    return this.#join(
+      subject,
+      { handle: handler, maxMessages: Math.max(1, options.maxMessages ?? 500) },
+      options.group,
+      {
+        maxAttempts: options.maxAttempts ?? 5,
+        retryDelayMs: options.retryDelayMs ?? 100,
+      },
+    );
+  }
+
+  async #join(
+    subject: string,
+    member: Member,
+    group: string | undefined,
+    retry: { maxAttempts: number; retryDelayMs: number },
+  ): Promise<Subscription> {
     if (this.#closed) throw new Error('the bus is closed');
-    const group = options.group;
     let q = group === undefined ? undefined : this.#groups.get(`${subject}\n${group}`);
     if (q === undefined) {
       q = {
@@ -66,7 +102,7 @@ export class MemoryBus implements Bus {
         group,
         members: [],
         next: 0,
-        maxAttempts: options.maxAttempts ?? 5,
+        ...retry,
         pending: [],
         running: undefined,
         closed: false,
@@ -75,11 +111,11 @@ export class MemoryBus implements Bus {
       this.#queues.set(subject, [...(this.#queues.get(subject) ?? []), q]);
     }
     const queue = q;
-    queue.members.push(handler);
+    queue.members.push(member);
     this.#pump(queue);
     return {
       close: async () => {
-        queue.members = queue.members.filter((h) => h !== handler);
+        queue.members = queue.members.filter((m) => m !== member);
         // A group keeps its messages for a later member (as a durable consumer would).
         if (queue.members.length === 0 && queue.group === undefined) this.#drop(queue);
         await queue.running;
@@ -107,30 +143,26 @@ export class MemoryBus implements Bus {
     if (q.running || q.closed || q.members.length === 0 || q.pending.length === 0) return;
     q.running = (async () => {
       while (!q.closed && q.members.length > 0 && q.pending.length > 0) {
+        let member = q.members[q.next++ % q.members.length]!;
         // Taken out before handling: `pending` holds only messages still waiting.
-        const message = q.pending.shift()!;
-        let done = false;
-        for (let attempt = 1; !done; attempt++) {
-          const handler = q.members[q.next++ % q.members.length];
-          if (handler === undefined) {
-            q.pending.unshift(message); // every member left: keep it for the next one
-            return;
-          }
+        const batch = q.pending.splice(0, member.maxMessages);
+        for (let attempt = 1; ; attempt++) {
           try {
-            await handler({ ...message, attempt });
-            done = true;
+            await member.handle(batch.map((m) => ({ ...m, attempt })));
+            break;
           } catch (e) {
             if (attempt >= q.maxAttempts) {
-              done = true;
-              await this.publish(deadLetterSubject(message.subject), message.data, {
-                ...(message.key === undefined ? {} : { key: message.key }),
-                headers: {
-                  ...message.headers,
-                  'dead-letter-reason': (e as Error).message ?? String(e),
-                  'dead-letter-subject': message.subject,
-                },
-              }).catch(() => undefined);
+              const reason = (e as Error).message ?? String(e);
+              for (const m of batch) await deadLetter(this, { ...m, attempt }, reason).catch(() => undefined);
+              break;
             }
+            if (q.retryDelayMs > 0) await new Promise((r) => setTimeout(r, q.retryDelayMs));
+            const next = q.members[q.next++ % q.members.length];
+            if (q.closed || next === undefined) {
+              q.pending.unshift(...batch); // every member left: keep them for the next one
+              return;
+            }
+            member = next;
           }
         }
       }

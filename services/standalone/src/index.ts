@@ -1,5 +1,17 @@
-export { buildApp, REDACT_PATHS, type AppConfig, type AppDeps, type StandaloneApp } from './app.ts';
-export { ApiError, statusOf, type ApiErrorCode, type HttpErrorCode } from './errors.ts';
+export {
+  ApiError,
+  buildApp,
+  Metrics,
+  RateLimiter,
+  REDACT_PATHS,
+  statusOf,
+  type ApiErrorCode,
+  type AppConfig,
+  type AppDeps,
+  type HttpErrorCode,
+  type RateLimitOptions,
+  type StandaloneApp,
+} from '@civic-ledger/ledger-http';
 export { loadConfig, ConfigError, envSchema, type ServiceConfig } from './config.ts';
 export { startService, loadLogKey, type RunningService } from './server.ts';
 export {
@@ -11,5 +23,3 @@ export {
   type SignedReceipt,
   type UnsignedReceipt,
 } from '@civic-ledger/receipts';
-export { Metrics } from './metrics.ts';
-export { RateLimiter, type RateLimitOptions } from './rate-limit.ts';

@@ -15,9 +15,8 @@ import { Ledger } from '@civic-ledger/ledger-core';
 import { ed25519Signer } from '@civic-ledger/signed-note';
 import { SqliteStore } from '@civic-ledger/storage';
 import type { FastifyServerOptions } from 'fastify';
-import { buildApp, type StandaloneApp } from './app.ts';
+import { buildApp, ledgerPublishers, type StandaloneApp } from '@civic-ledger/ledger-http';
 import type { ServiceConfig } from './config.ts';
-import { ledgerPublishers } from './notifications.ts';
 
 export interface RunningService extends StandaloneApp {
   ledger: Ledger;

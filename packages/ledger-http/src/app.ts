@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { CanonicalJsonError, parseJson } from '@civic-ledger/canonical-json';
 import { chainKey } from '@civic-ledger/chain';
 import { toBase64, toHex, type SigningKey } from '@civic-ledger/crypto';
-import { LedgerError, type Ledger, type SubmitResult } from '@civic-ledger/ledger-core';
+import { LedgerError, type SubmitOptions, type SubmitResult } from '@civic-ledger/ledger-core';
 import { hashLeaf, MerkleError } from '@civic-ledger/merkle';
 import { parseCheckpoint, parseNote } from '@civic-ledger/signed-note';
 import type { LeafRecord, LedgerStore } from '@civic-ledger/storage';
@@ -29,6 +29,10 @@ import type { Bus } from '@civic-ledger/bus';
 export interface AppConfig {
   /** Log identity: the checkpoint origin line, also named in receipts. */
   origin: string;
+  /** The read API only (the query service): no submission routes, no log key needed. */
+  readOnly?: boolean;
+  /** OpenAPI title (default "Civic Ledger standalone service"). */
+  title?: string;
   /** The checkpoint policy's maxDelayMs: receipts promise a checkpoint within it. */
   checkpointWithinMs: number;
   /** Largest single-event request body (default 96 KiB). */
@@ -44,11 +48,27 @@ export interface AppConfig {
   logger?: FastifyServerOptions['logger'];
 }
 
+/**
+ * What the routes need of the log: the ledger core itself (standalone), or a read-only view
+ * of a store another process writes (the query service, see StoreLogView).
+ */
+export interface LogAccess {
+  /** Size of the committed log as this process knows it. */
+  readonly size: number;
+  /** Accepts submissions (holds the writer lease). */
+  readonly writable: boolean;
+  submit(items: readonly unknown[], options?: SubmitOptions): Promise<SubmitResult[]>;
+  inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
+  consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
+  /** The checkpoint of the current size (signed now if the writer can). */
+  checkpointNow(): Promise<{ size: number; note: string }>;
+}
+
 export interface AppDeps {
-  ledger: Ledger;
+  ledger: LogAccess;
   store: LedgerStore;
-  /** The log key: signs receipts (the ledger signs checkpoints with the same key). */
-  logKey: SigningKey;
+  /** The log key: signs receipts (the ledger signs checkpoints with the same key). Unused when read-only. */
+  logKey?: SigningKey;
   /** Clock for rate limits (tests). */
   now?: () => number;
   /** Where the ledger's appended entries and checkpoints are published: enables /v1/notifications. */
@@ -212,7 +232,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
     openapi: {
       openapi: '3.1.0',
       info: {
-        title: 'Civic Ledger standalone service',
+        title: config.title ?? 'Civic Ledger standalone service',
         description: 'Submit signed events; read entries, signed checkpoints and Merkle proofs.',
         version: '0.1.0',
       },
@@ -222,8 +242,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
 
   const r = app.withTypeProvider<ZodTypeProvider>();
   const logInfo = { origin: config.origin, checkpointWithinMs: config.checkpointWithinMs };
-  const sign = (receipt: Parameters<typeof signReceipt>[1]): SignedReceipt =>
-    signReceipt(logKey, receipt, logInfo);
+  const sign = (receipt: Parameters<typeof signReceipt>[1]): SignedReceipt => {
+    if (!logKey) throw new ApiError('INTERNAL', 'this service signs no receipts');
+    return signReceipt(logKey, receipt, logInfo);
+  };
 
   function count(results: SubmitResult[]): void {
     for (const x of results) {
@@ -265,52 +287,54 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
 
   // ---- submissions
 
-  r.post(
-    '/v1/events',
-    {
-      schema: {
-        summary: 'Submit one signed event',
-        tags: ['submit'],
-        body: s.submitBody,
-        response: { 200: s.submitResponse, 201: s.submitResponse, ...s.errorResponses },
+  if (!config.readOnly)
+    r.post(
+      '/v1/events',
+      {
+        schema: {
+          summary: 'Submit one signed event',
+          tags: ['submit'],
+          body: s.submitBody,
+          response: { 200: s.submitResponse, 201: s.submitResponse, ...s.errorResponses },
+        },
       },
-    },
-    async (request, reply) => {
-      limitKeys([request.body]);
-      const results = await ledger.submit([request.body]);
-      count(results);
-      const result = results[0]!;
-      if (!result.ok) throw result.error;
-      return reply
-        .code(result.duplicate ? 200 : 201)
-        .send({ receipt: sign(result.receipt), duplicate: result.duplicate });
-    },
-  );
+      async (request, reply) => {
+        limitKeys([request.body]);
+        const results = await ledger.submit([request.body]);
+        count(results);
+        const result = results[0]!;
+        if (!result.ok) throw result.error;
+        return reply
+          .code(result.duplicate ? 200 : 201)
+          .send({ receipt: sign(result.receipt), duplicate: result.duplicate });
+      },
+    );
 
-  r.post(
-    '/v1/events/batch',
-    {
-      bodyLimit: config.batchBodyLimit ?? 8 * 1024 * 1024,
-      schema: {
-        summary: `Submit up to ${s.MAX_BATCH_EVENTS} signed events; each gets a receipt or an error`,
-        tags: ['submit'],
-        body: s.batchBody,
-        response: { 200: s.batchResponse, ...s.errorResponses },
+  if (!config.readOnly)
+    r.post(
+      '/v1/events/batch',
+      {
+        bodyLimit: config.batchBodyLimit ?? 8 * 1024 * 1024,
+        schema: {
+          summary: `Submit up to ${s.MAX_BATCH_EVENTS} signed events; each gets a receipt or an error`,
+          tags: ['submit'],
+          body: s.batchBody,
+          response: { 200: s.batchResponse, ...s.errorResponses },
+        },
       },
-    },
-    async (request) => {
-      limitKeys(request.body.events);
-      const results = await ledger.submit(request.body.events, { atomic: request.body.atomic ?? false });
-      count(results);
-      return {
-        results: results.map((x) =>
-          x.ok
-            ? { ok: true as const, receipt: sign(x.receipt), duplicate: x.duplicate }
-            : { ok: false as const, error: errorBody(x.error) },
-        ),
-      };
-    },
-  );
+      async (request) => {
+        limitKeys(request.body.events);
+        const results = await ledger.submit(request.body.events, { atomic: request.body.atomic ?? false });
+        count(results);
+        return {
+          results: results.map((x) =>
+            x.ok
+              ? { ok: true as const, receipt: sign(x.receipt), duplicate: x.duplicate }
+              : { ok: false as const, error: errorBody(x.error) },
+          ),
+        };
+      },
+    );
 
   // ---- entries
 
@@ -564,7 +588,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
     },
     async (_request, reply) => {
       if (closing) return reply.code(503).send({ status: 'closing' });
-      if (!ledger.writable) return reply.code(503).send({ status: 'not-writer' });
+      if (!config.readOnly && !ledger.writable) return reply.code(503).send({ status: 'not-writer' });
       try {
         const head = await store.head();
         return { status: 'ready', size: head.size };
@@ -588,7 +612,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
     async (_request, reply) =>
       reply
         .type('text/plain; version=0.0.4; charset=utf-8')
-        .send(metrics.render({ treeSize: ledger.size, writable: ledger.writable && !closing })),
+        .send(
+          metrics.render({
+            treeSize: ledger.size,
+            writable: !config.readOnly && ledger.writable && !closing,
+          }),
+        ),
   );
 
   // Live notifications end when the service begins to close, so draining never waits on them.

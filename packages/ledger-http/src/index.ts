@@ -1,0 +1,14 @@
+export {
+  buildApp,
+  REDACT_PATHS,
+  type AppConfig,
+  type AppDeps,
+  type LogAccess,
+  type StandaloneApp,
+} from './app.ts';
+export { ApiError, statusOf, type ApiErrorCode, type HttpErrorCode } from './errors.ts';
+export { Metrics } from './metrics.ts';
+export { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
+export { ledgerPublishers, registerNotifications } from './notifications.ts';
+export * as apiSchemas from './schemas.ts';
+export { StoreLogView, type StoreLogViewOptions } from './store-view.ts';

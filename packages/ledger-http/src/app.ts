@@ -9,7 +9,14 @@ import { hashLeaf, MerkleError } from '@civic-ledger/merkle';
 import { parseCheckpoint, parseNote } from '@civic-ledger/signed-note';
 import type { LeafRecord, LedgerStore } from '@civic-ledger/storage';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -31,6 +38,8 @@ export interface AppConfig {
   origin: string;
   /** The read API only (the query service): no submission routes, no log key needed. */
   readOnly?: boolean;
+  /** Entries, checkpoints, proofs and chain heads (default true; the ingest service has none). */
+  readRoutes?: boolean;
   /** OpenAPI title (default "Civic Ledger standalone service"). */
   title?: string;
   /** The checkpoint policy's maxDelayMs: receipts promise a checkpoint within it. */
@@ -64,9 +73,35 @@ export interface LogAccess {
   checkpointNow(): Promise<{ size: number; note: string }>;
 }
 
+/** The app with the zod type provider, as routes are registered on it. */
+export type ZodRouter = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+/** What a service's own submission routes get to share the API's limits and counters. */
+export interface SubmissionTools {
+  /** Counts each event against the emitter key it names; throws RATE_LIMITED. */
+  limitKeys(items: readonly unknown[]): void;
+  metrics: Metrics;
+}
+
 export interface AppDeps {
-  ledger: LogAccess;
-  store: LedgerStore;
+  /** The log (needed for the read routes and the ledger's own submission routes). */
+  ledger?: LogAccess;
+  store?: LedgerStore;
+  /** Replaces the ledger's submission routes (the ingest service publishes to a bus instead). */
+  registerSubmissions?: (r: ZodRouter, tools: SubmissionTools) => void;
+  /** Replaces the readiness check: which dependencies answer. */
+  ready?: () => Promise<{
+    ok: boolean;
+    status: string;
+    size?: number;
+    dependencies?: Record<string, string>;
+  }>;
   /** The log key: signs receipts (the ledger signs checkpoints with the same key). Unused when read-only. */
   logKey?: SigningKey;
   /** Clock for rate limits (tests). */
@@ -128,7 +163,12 @@ function toApiError(error: unknown): ApiError {
   return new ApiError('INTERNAL', 'internal error', {}, { cause: error });
 }
 
-function errorBody(e: LedgerError | ApiError) {
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`buildApp: this configuration needs deps.${what}`);
+  return value;
+}
+
+export function errorBody(e: LedgerError | ApiError) {
   return { code: e.code, message: e.message, details: e.details };
 }
 
@@ -138,7 +178,7 @@ function requestId(req: { headers: Record<string, string | string[] | undefined>
 }
 
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<StandaloneApp> {
-  const { ledger, store, logKey } = deps;
+  const { logKey } = deps;
   const now = deps.now ?? Date.now;
   const metrics = new Metrics();
   const minute = { max: 6000, windowMs: 60_000 };
@@ -285,9 +325,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
     };
   }
 
-  // ---- submissions
+  // ---- submissions (the ledger's own, or the caller's: the ingest service answers 202)
 
-  if (!config.readOnly)
+  if (deps.registerSubmissions) deps.registerSubmissions(r, { limitKeys, metrics });
+  else if (!config.readOnly) {
+    const ledger = need(deps.ledger, 'ledger');
+
     r.post(
       '/v1/events',
       {
@@ -310,7 +353,6 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
       },
     );
 
-  if (!config.readOnly)
     r.post(
       '/v1/events/batch',
       {
@@ -335,239 +377,245 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
         };
       },
     );
-
-  // ---- entries
-
-  r.get(
-    '/v1/events/:hash',
-    {
-      schema: {
-        summary: 'The log entry of an event, by event hash',
-        tags: ['entries'],
-        params: s.hashParams,
-        response: { 200: s.entry, ...s.errorResponses },
-      },
-    },
-    async (request) => {
-      const [leaf] = await store.getLeavesByEventHash([request.params.hash]);
-      if (!leaf) throw new ApiError('NOT_FOUND', `event ${request.params.hash} is not in the log`);
-      return entryOf(leaf);
-    },
-  );
-
-  r.get(
-    '/v1/entries/:index',
-    {
-      schema: {
-        summary: 'The log entry at a ledger index',
-        tags: ['entries'],
-        params: s.indexParams,
-        response: { 200: s.entry, ...s.errorResponses },
-      },
-    },
-    async (request) => {
-      const { index } = request.params;
-      const [leaf] = await store.getLeaves(index, index + 1);
-      if (!leaf) throw new ApiError('NOT_FOUND', `no entry at index ${index}`, { size: ledger.size });
-      return entryOf(leaf);
-    },
-  );
-
-  r.get(
-    '/v1/entries',
-    {
-      schema: {
-        summary: 'Entries in index order, paged',
-        tags: ['entries'],
-        querystring: s.entriesQuery,
-        response: { 200: s.entryPage, ...s.errorResponses },
-      },
-    },
-    async (request) => {
-      const { from, limit } = request.query;
-      const size = ledger.size;
-      const leaves = from >= size ? [] : await store.getLeaves(from, Math.min(size, from + limit));
-      const end = from + leaves.length;
-      return { from, size, entries: leaves.map(entryOf), next: end < size ? end : null };
-    },
-  );
-
-  // ---- checkpoints
-
-  async function latestNote(): Promise<string> {
-    const latest = await store.latestCheckpoint();
-    return latest?.note ?? (await ledger.checkpointNow()).note;
   }
 
-  r.get(
-    '/v1/checkpoint',
-    {
-      schema: {
-        summary: 'The latest signed checkpoint (C2SP tlog-checkpoint signed note)',
-        tags: ['checkpoints'],
-        produces: ['text/plain'],
-        response: { 200: s.noteText, ...s.errorResponses },
-      },
-    },
-    async (_request, reply) => reply.type('text/plain; charset=utf-8').send(await latestNote()),
-  );
+  // ---- entries, checkpoints, proofs, chain heads
 
-  r.get(
-    '/v1/checkpoint.json',
-    {
-      schema: {
-        summary: 'The latest signed checkpoint, parsed, with its note',
-        tags: ['checkpoints'],
-        response: { 200: s.checkpointJson, ...s.errorResponses },
-      },
-    },
-    async () => {
-      const note = await latestNote();
-      const cp = parseCheckpoint(parseNote(note).text);
-      return { origin: cp.origin, size: cp.size, rootHash: toBase64(cp.rootHash), note };
-    },
-  );
+  if (config.readRoutes !== false) {
+    const ledger = need(deps.ledger, 'ledger');
+    const store = need(deps.store, 'store');
 
-  r.get(
-    '/v1/checkpoints/:size',
-    {
-      schema: {
-        summary: 'The signed checkpoint of a tree size, if the log signed one',
-        tags: ['checkpoints'],
-        params: s.sizeParams,
-        produces: ['text/plain'],
-        response: { 200: s.noteText, ...s.errorResponses },
+    r.get(
+      '/v1/events/:hash',
+      {
+        schema: {
+          summary: 'The log entry of an event, by event hash',
+          tags: ['entries'],
+          params: s.hashParams,
+          response: { 200: s.entry, ...s.errorResponses },
+        },
       },
-    },
-    async (request, reply) => {
-      const cp = await store.getCheckpoint(request.params.size);
-      if (!cp) throw new ApiError('NOT_FOUND', `no checkpoint of size ${request.params.size}`);
-      return reply.type('text/plain; charset=utf-8').send(cp.note);
-    },
-  );
+      async (request) => {
+        const [leaf] = await store.getLeavesByEventHash([request.params.hash]);
+        if (!leaf) throw new ApiError('NOT_FOUND', `event ${request.params.hash} is not in the log`);
+        return entryOf(leaf);
+      },
+    );
 
-  r.get(
-    '/v1/checkpoints',
-    {
-      schema: {
-        summary: 'Signed checkpoints ascending by tree size, paged',
-        tags: ['checkpoints'],
-        querystring: s.checkpointsQuery,
-        response: { 200: s.checkpointPage, ...s.errorResponses },
+    r.get(
+      '/v1/entries/:index',
+      {
+        schema: {
+          summary: 'The log entry at a ledger index',
+          tags: ['entries'],
+          params: s.indexParams,
+          response: { 200: s.entry, ...s.errorResponses },
+        },
       },
-    },
-    async (request) => {
-      const { from, limit } = request.query;
-      const last = (await store.latestCheckpoint())?.size ?? -1;
-      // The store keeps one checkpoint per size, so a window of w sizes holds at most w rows:
-      // each query is bounded; windows widen (up to 64 Ki sizes) while the log signs sparsely.
-      const found: { size: number; note: string }[] = [];
-      let width = Math.max(limit + 1, 1024);
-      for (let lo = from; lo <= last && found.length <= limit;) {
-        const hi = Math.min(last, lo + width - 1);
-        for (const c of await store.listCheckpoints(lo, hi)) {
-          if (found.length > limit) break;
-          found.push({ size: c.size, note: c.note });
+      async (request) => {
+        const { index } = request.params;
+        const [leaf] = await store.getLeaves(index, index + 1);
+        if (!leaf) throw new ApiError('NOT_FOUND', `no entry at index ${index}`, { size: ledger.size });
+        return entryOf(leaf);
+      },
+    );
+
+    r.get(
+      '/v1/entries',
+      {
+        schema: {
+          summary: 'Entries in index order, paged',
+          tags: ['entries'],
+          querystring: s.entriesQuery,
+          response: { 200: s.entryPage, ...s.errorResponses },
+        },
+      },
+      async (request) => {
+        const { from, limit } = request.query;
+        const size = ledger.size;
+        const leaves = from >= size ? [] : await store.getLeaves(from, Math.min(size, from + limit));
+        const end = from + leaves.length;
+        return { from, size, entries: leaves.map(entryOf), next: end < size ? end : null };
+      },
+    );
+
+    // ---- checkpoints
+
+    async function latestNote(): Promise<string> {
+      const latest = await store.latestCheckpoint();
+      return latest?.note ?? (await ledger.checkpointNow()).note;
+    }
+
+    r.get(
+      '/v1/checkpoint',
+      {
+        schema: {
+          summary: 'The latest signed checkpoint (C2SP tlog-checkpoint signed note)',
+          tags: ['checkpoints'],
+          produces: ['text/plain'],
+          response: { 200: s.noteText, ...s.errorResponses },
+        },
+      },
+      async (_request, reply) => reply.type('text/plain; charset=utf-8').send(await latestNote()),
+    );
+
+    r.get(
+      '/v1/checkpoint.json',
+      {
+        schema: {
+          summary: 'The latest signed checkpoint, parsed, with its note',
+          tags: ['checkpoints'],
+          response: { 200: s.checkpointJson, ...s.errorResponses },
+        },
+      },
+      async () => {
+        const note = await latestNote();
+        const cp = parseCheckpoint(parseNote(note).text);
+        return { origin: cp.origin, size: cp.size, rootHash: toBase64(cp.rootHash), note };
+      },
+    );
+
+    r.get(
+      '/v1/checkpoints/:size',
+      {
+        schema: {
+          summary: 'The signed checkpoint of a tree size, if the log signed one',
+          tags: ['checkpoints'],
+          params: s.sizeParams,
+          produces: ['text/plain'],
+          response: { 200: s.noteText, ...s.errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const cp = await store.getCheckpoint(request.params.size);
+        if (!cp) throw new ApiError('NOT_FOUND', `no checkpoint of size ${request.params.size}`);
+        return reply.type('text/plain; charset=utf-8').send(cp.note);
+      },
+    );
+
+    r.get(
+      '/v1/checkpoints',
+      {
+        schema: {
+          summary: 'Signed checkpoints ascending by tree size, paged',
+          tags: ['checkpoints'],
+          querystring: s.checkpointsQuery,
+          response: { 200: s.checkpointPage, ...s.errorResponses },
+        },
+      },
+      async (request) => {
+        const { from, limit } = request.query;
+        const last = (await store.latestCheckpoint())?.size ?? -1;
+        // The store keeps one checkpoint per size, so a window of w sizes holds at most w rows:
+        // each query is bounded; windows widen (up to 64 Ki sizes) while the log signs sparsely.
+        const found: { size: number; note: string }[] = [];
+        let width = Math.max(limit + 1, 1024);
+        for (let lo = from; lo <= last && found.length <= limit;) {
+          const hi = Math.min(last, lo + width - 1);
+          for (const c of await store.listCheckpoints(lo, hi)) {
+            if (found.length > limit) break;
+            found.push({ size: c.size, note: c.note });
+          }
+          lo = hi + 1;
+          width = Math.min(width * 2, 65_536);
         }
-        lo = hi + 1;
-        width = Math.min(width * 2, 65_536);
-      }
-      return {
-        checkpoints: found.slice(0, limit),
-        next: found.length > limit ? found[limit]!.size : null,
-      };
-    },
-  );
+        return {
+          checkpoints: found.slice(0, limit),
+          next: found.length > limit ? found[limit]!.size : null,
+        };
+      },
+    );
 
-  // ---- proofs
+    // ---- proofs
 
-  function proofError(e: unknown): never {
-    if (e instanceof MerkleError) throw new ApiError('BAD_REQUEST', e.message, { merkle: e.code });
-    throw e;
+    function proofError(e: unknown): never {
+      if (e instanceof MerkleError) throw new ApiError('BAD_REQUEST', e.message, { merkle: e.code });
+      throw e;
+    }
+
+    r.get(
+      '/v1/proofs/inclusion',
+      {
+        schema: {
+          summary: 'Inclusion proof of an entry (by event hash or index) in a tree size',
+          tags: ['proofs'],
+          querystring: s.inclusionQuery,
+          response: { 200: s.inclusionResponse, ...s.errorResponses },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        if ((q.hash === undefined) === (q.index === undefined)) {
+          throw new ApiError('BAD_REQUEST', 'give exactly one of hash or index', { in: 'querystring' });
+        }
+        const size = q.size ?? ledger.size;
+        if (size > ledger.size) {
+          throw new ApiError('BAD_REQUEST', `size ${size} is beyond the tree size ${ledger.size}`, {
+            size,
+            treeSize: ledger.size,
+          });
+        }
+        const [leaf] =
+          q.hash !== undefined
+            ? await store.getLeavesByEventHash([q.hash])
+            : await store.getLeaves(q.index!, q.index! + 1);
+        if (!leaf) throw new ApiError('NOT_FOUND', 'no such entry');
+        if (leaf.index >= size) {
+          throw new ApiError('BAD_REQUEST', `entry ${leaf.index} is not in a tree of size ${size}`, {
+            index: leaf.index,
+            size,
+          });
+        }
+        const proof = await ledger.inclusionProof(leaf.index, size).catch(proofError);
+        return { index: leaf.index, size, leafHash: toHex(hashLeaf(leaf.leaf)), hashes: proof.map(toBase64) };
+      },
+    );
+
+    r.get(
+      '/v1/proofs/consistency',
+      {
+        schema: {
+          summary: 'Consistency proof between two tree sizes',
+          tags: ['proofs'],
+          querystring: s.consistencyQuery,
+          response: { 200: s.consistencyResponse, ...s.errorResponses },
+        },
+      },
+      async (request) => {
+        const from = request.query.from;
+        const to = request.query.to ?? ledger.size;
+        if (from < 1 || from > to || to > ledger.size) {
+          throw new ApiError('BAD_REQUEST', `need 0 < from <= to <= ${ledger.size}`, {
+            from,
+            to,
+            treeSize: ledger.size,
+          });
+        }
+        const proof = await ledger.consistencyProof(from, to).catch(proofError);
+        return { from, to, hashes: proof.map(toBase64) };
+      },
+    );
+
+    // ---- chains
+
+    r.get(
+      '/v1/chains/:emitter/:stream/head',
+      {
+        schema: {
+          summary: "The last event of an emitter's stream",
+          tags: ['chains'],
+          params: s.chainParams,
+          response: { 200: s.chainHead, ...s.errorResponses },
+        },
+      },
+      async (request) => {
+        const { emitter, stream } = request.params;
+        const head = await store.getChainHead(chainKey(emitter, stream));
+        if (!head) throw new ApiError('NOT_FOUND', `chain ${emitter}/${stream} has no events`);
+        return { emitter, stream, seq: head.seq, eventHash: head.eventHash, index: head.index };
+      },
+    );
   }
-
-  r.get(
-    '/v1/proofs/inclusion',
-    {
-      schema: {
-        summary: 'Inclusion proof of an entry (by event hash or index) in a tree size',
-        tags: ['proofs'],
-        querystring: s.inclusionQuery,
-        response: { 200: s.inclusionResponse, ...s.errorResponses },
-      },
-    },
-    async (request) => {
-      const q = request.query;
-      if ((q.hash === undefined) === (q.index === undefined)) {
-        throw new ApiError('BAD_REQUEST', 'give exactly one of hash or index', { in: 'querystring' });
-      }
-      const size = q.size ?? ledger.size;
-      if (size > ledger.size) {
-        throw new ApiError('BAD_REQUEST', `size ${size} is beyond the tree size ${ledger.size}`, {
-          size,
-          treeSize: ledger.size,
-        });
-      }
-      const [leaf] =
-        q.hash !== undefined
-          ? await store.getLeavesByEventHash([q.hash])
-          : await store.getLeaves(q.index!, q.index! + 1);
-      if (!leaf) throw new ApiError('NOT_FOUND', 'no such entry');
-      if (leaf.index >= size) {
-        throw new ApiError('BAD_REQUEST', `entry ${leaf.index} is not in a tree of size ${size}`, {
-          index: leaf.index,
-          size,
-        });
-      }
-      const proof = await ledger.inclusionProof(leaf.index, size).catch(proofError);
-      return { index: leaf.index, size, leafHash: toHex(hashLeaf(leaf.leaf)), hashes: proof.map(toBase64) };
-    },
-  );
-
-  r.get(
-    '/v1/proofs/consistency',
-    {
-      schema: {
-        summary: 'Consistency proof between two tree sizes',
-        tags: ['proofs'],
-        querystring: s.consistencyQuery,
-        response: { 200: s.consistencyResponse, ...s.errorResponses },
-      },
-    },
-    async (request) => {
-      const from = request.query.from;
-      const to = request.query.to ?? ledger.size;
-      if (from < 1 || from > to || to > ledger.size) {
-        throw new ApiError('BAD_REQUEST', `need 0 < from <= to <= ${ledger.size}`, {
-          from,
-          to,
-          treeSize: ledger.size,
-        });
-      }
-      const proof = await ledger.consistencyProof(from, to).catch(proofError);
-      return { from, to, hashes: proof.map(toBase64) };
-    },
-  );
-
-  // ---- chains
-
-  r.get(
-    '/v1/chains/:emitter/:stream/head',
-    {
-      schema: {
-        summary: "The last event of an emitter's stream",
-        tags: ['chains'],
-        params: s.chainParams,
-        response: { 200: s.chainHead, ...s.errorResponses },
-      },
-    },
-    async (request) => {
-      const { emitter, stream } = request.params;
-      const head = await store.getChainHead(chainKey(emitter, stream));
-      if (!head) throw new ApiError('NOT_FOUND', `chain ${emitter}/${stream} has no events`);
-      return { emitter, stream, seq: head.seq, eventHash: head.eventHash, index: head.index };
-    },
-  );
 
   // ---- operations
 
@@ -588,9 +636,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
     },
     async (_request, reply) => {
       if (closing) return reply.code(503).send({ status: 'closing' });
-      if (!config.readOnly && !ledger.writable) return reply.code(503).send({ status: 'not-writer' });
+      if (deps.ready) {
+        const { ok, ...state } = await deps.ready();
+        return reply.code(ok ? 200 : 503).send(state);
+      }
+      if (!config.readOnly && !deps.ledger?.writable) return reply.code(503).send({ status: 'not-writer' });
       try {
-        const head = await store.head();
+        const head = await need(deps.store, 'store').head();
         return { status: 'ready', size: head.size };
       } catch (e) {
         _request.log.warn({ err: e }, 'store unreachable');
@@ -610,14 +662,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
       },
     },
     async (_request, reply) =>
-      reply
-        .type('text/plain; version=0.0.4; charset=utf-8')
-        .send(
-          metrics.render({
-            treeSize: ledger.size,
-            writable: !config.readOnly && ledger.writable && !closing,
-          }),
-        ),
+      reply.type('text/plain; version=0.0.4; charset=utf-8').send(
+        metrics.render({
+          treeSize: deps.ledger?.size ?? 0,
+          writable: !config.readOnly && (deps.ledger?.writable ?? false) && !closing,
+        }),
+      ),
   );
 
   // Live notifications end when the service begins to close, so draining never waits on them.

@@ -117,4 +117,9 @@ export const chainHead = z.object({
 });
 
 export const health = z.object({ status: z.string() });
-export const ready = z.object({ status: z.string(), size: z.number().int().nonnegative().optional() });
+export const ready = z.object({
+  status: z.string(),
+  size: z.number().int().nonnegative().optional(),
+  /** Each dependency and its state (services with several: ingest, sequencer). */
+  dependencies: z.record(z.string(), z.string()).optional(),
+});

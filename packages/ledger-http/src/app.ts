@@ -226,7 +226,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
     ) {
       metrics.refused(e.code);
     }
-    if ((e.code === 'OVERLOADED' || e.code === 'CLOSING') && e.headers['retry-after'] === undefined) {
+    if (
+      (e.code === 'OVERLOADED' || e.code === 'CLOSING' || e.code === 'BROKER_UNAVAILABLE') &&
+      e.headers['retry-after'] === undefined
+    ) {
       void reply.header('retry-after', '1');
     }
     if (e.statusCode >= 500) request.log.error({ err: error }, 'request failed');

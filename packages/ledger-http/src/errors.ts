@@ -10,6 +10,7 @@ export type HttpErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
   | 'CLOSING'
+  | 'BROKER_UNAVAILABLE'
   | 'INTERNAL';
 
 export type ApiErrorCode = LedgerErrorCode | HttpErrorCode;
@@ -45,6 +46,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   STORE_FAILED: 503,
   LEDGER_CLOSED: 503,
   CLOSING: 503,
+  BROKER_UNAVAILABLE: 503,
 };
 
 /** HTTP status of an error code (500 for a code this table does not know). */

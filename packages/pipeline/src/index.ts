@@ -1,0 +1,13 @@
+export {
+  decodeOutcome,
+  decodeSubmissionMessage,
+  encodeOutcome,
+  outcomeSchema,
+  PIPELINE_SUBJECTS,
+  submissionMessage,
+  type Outcome,
+  type SubmissionMessage,
+  type SubmittedVia,
+} from './messages.ts';
+export { SequencerCore, TRANSIENT_CODES, WAITABLE_CODES, type SequencerCoreOptions } from './sequencer.ts';
+export { IngestGateway, type IngestGatewayOptions } from './gateway.ts';

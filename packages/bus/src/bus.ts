@@ -91,6 +91,23 @@ export async function deadLetter(bus: Bus, message: Delivery, reason: string): P
   });
 }
 
+/**
+ * The ledger's subjects under a namespace (`<ns>.civic-ledger.appended`...), so several logs
+ * (or test runs) can share one broker without seeing each other's messages.
+ */
+export function namespacedSubjects(namespace?: string): { -readonly [K in keyof typeof SUBJECTS]: string } {
+  if (namespace !== undefined && !/^[a-z0-9][a-z0-9-]{0,31}$/.test(namespace)) {
+    throw new Error('namespace: 1 to 32 of a-z 0-9 - (not starting with -)');
+  }
+  const p = namespace ? `${namespace}.` : '';
+  return {
+    submissions: `${p}${SUBJECTS.submissions}`,
+    appended: `${p}${SUBJECTS.appended}`,
+    checkpoint: `${p}${SUBJECTS.checkpoint}`,
+    finding: `${p}${SUBJECTS.finding}`,
+  };
+}
+
 /** The subjects the ledger publishes and consumes. */
 export const SUBJECTS = {
   /** Signed events to append (one per message, keyed by emitter/stream). */

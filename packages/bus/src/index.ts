@@ -2,6 +2,7 @@ export {
   deadLetter,
   deadLetterHeaders,
   deadLetterSubject,
+  namespacedSubjects,
   SUBJECTS,
   type BatchHandler,
   type BatchSubscribeOptions,

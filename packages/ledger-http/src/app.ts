@@ -108,6 +108,8 @@ export interface AppDeps {
   now?: () => number;
   /** Where the ledger's appended entries and checkpoints are published: enables /v1/notifications. */
   bus?: Bus;
+  /** Their subjects on that bus (default SUBJECTS). */
+  subjects?: { appended: string; checkpoint: string };
 }
 
 export interface StandaloneApp {
@@ -674,7 +676,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
   );
 
   // Live notifications end when the service begins to close, so draining never waits on them.
-  const endStreams = deps.bus ? registerNotifications(app, { bus: deps.bus }) : () => undefined;
+  const endStreams = deps.bus
+    ? registerNotifications(app, { bus: deps.bus, ...(deps.subjects ? { subjects: deps.subjects } : {}) })
+    : () => undefined;
 
   r.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   r.get('/docs', { schema: { hide: true } }, async (_request, reply) =>

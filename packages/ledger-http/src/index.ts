@@ -1,10 +1,13 @@
 export {
   buildApp,
+  errorBody,
   REDACT_PATHS,
   type AppConfig,
   type AppDeps,
   type LogAccess,
   type StandaloneApp,
+  type SubmissionTools,
+  type ZodRouter,
 } from './app.ts';
 export { ApiError, statusOf, type ApiErrorCode, type HttpErrorCode } from './errors.ts';
 export { Metrics } from './metrics.ts';

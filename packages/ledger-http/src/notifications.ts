@@ -13,6 +13,8 @@ import { errorResponses } from './schemas.ts';
 
 export interface NotificationOptions {
   bus: Bus;
+  /** Subjects of appended entries and checkpoints (default SUBJECTS). */
+  subjects?: { appended: string; checkpoint: string };
   /** Most open streams (default 64). */
   maxStreams?: number;
   /** Bytes a stream may have unsent before the reader is dropped as too slow (default 1 MiB). */
@@ -102,7 +104,7 @@ export function registerNotifications(app: FastifyInstance, options: Notificatio
       const decoder = new TextDecoder();
       if (wanted.has('appended')) {
         subs.push(
-          await options.bus.subscribe(SUBJECTS.appended, async (m) => {
+          await options.bus.subscribe(options.subjects?.appended ?? SUBJECTS.appended, async (m) => {
             if (emitter !== undefined && m.headers['emitter'] !== emitter) return;
             send('appended', m.headers['index'], decoder.decode(m.data));
           }),
@@ -110,7 +112,7 @@ export function registerNotifications(app: FastifyInstance, options: Notificatio
       }
       if (wanted.has('checkpoint')) {
         subs.push(
-          await options.bus.subscribe(SUBJECTS.checkpoint, async (m) =>
+          await options.bus.subscribe(options.subjects?.checkpoint ?? SUBJECTS.checkpoint, async (m) =>
             send('checkpoint', undefined, decoder.decode(m.data)),
           ),
         );
@@ -125,7 +127,10 @@ export function registerNotifications(app: FastifyInstance, options: Notificatio
 }
 
 /** Publishes what the ledger appended and signed on the bus (after the commit). */
-export function ledgerPublishers(bus: Bus): {
+export function ledgerPublishers(
+  bus: Bus,
+  subjects: { appended: string; checkpoint: string } = SUBJECTS,
+): {
   onAppended: (entries: readonly AppendedEntry[]) => void;
   onCheckpoint: (cp: { size: number; note: string }) => void;
 } {
@@ -134,7 +139,7 @@ export function ledgerPublishers(bus: Bus): {
     onAppended: (entries) => {
       for (const e of entries) {
         void bus
-          .publish(SUBJECTS.appended, encoder.encode(JSON.stringify(e)), {
+          .publish(subjects.appended, encoder.encode(JSON.stringify(e)), {
             key: `${e.emitter}/${e.stream}`,
             // Readers filter on headers without parsing every message.
             headers: { index: String(e.index), emitter: e.emitter },
@@ -143,7 +148,7 @@ export function ledgerPublishers(bus: Bus): {
       }
     },
     onCheckpoint: (cp) => {
-      void bus.publish(SUBJECTS.checkpoint, encoder.encode(JSON.stringify(cp))).catch(() => undefined);
+      void bus.publish(subjects.checkpoint, encoder.encode(JSON.stringify(cp))).catch(() => undefined);
     },
   };
 }

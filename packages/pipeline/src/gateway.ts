@@ -4,13 +4,21 @@
 // (bounded, lost on restart: a later poll says "unknown" and the query API has the entry).
 import type { Bus, Subscription } from '@civic-ledger/bus';
 import type { DecodedEvent } from '@civic-ledger/events';
-import { decodeOutcome, PIPELINE_SUBJECTS, submissionMessage, type Outcome } from './messages.ts';
+import {
+  decodeOutcome,
+  PIPELINE_SUBJECTS,
+  submissionMessage,
+  type Outcome,
+  type PipelineSubjects,
+} from './messages.ts';
 
 export interface IngestGatewayOptions {
   /** Where submissions go (Kafka). */
   submissions: Bus;
   /** Where outcomes come from (NATS). */
   outcomes: Bus;
+  /** The log's subjects (default PIPELINE_SUBJECTS). */
+  subjects?: Pick<PipelineSubjects, 'submissions' | 'outcomes'>;
   /** Outcomes remembered for polling (default 100 000; oldest forgotten first). */
   maxRemembered?: number;
   now?: () => number;
@@ -28,9 +36,13 @@ export class IngestGateway {
     this.#o = options;
   }
 
+  get #subjects(): Pick<PipelineSubjects, 'submissions' | 'outcomes'> {
+    return this.#o.subjects ?? PIPELINE_SUBJECTS;
+  }
+
   /** Starts listening for outcomes (before the first publish, so none is missed). */
   async start(): Promise<void> {
-    this.#sub = await this.#o.outcomes.subscribe(PIPELINE_SUBJECTS.outcomes, async (m) => {
+    this.#sub = await this.#o.outcomes.subscribe(this.#subjects.outcomes, async (m) => {
       const o = decodeOutcome(m.data);
       if (o) this.#record(o);
     });
@@ -54,7 +66,7 @@ export class IngestGateway {
       [...byChain.values()].map(async (chain) => {
         for (const d of chain) {
           const m = submissionMessage(d, 'http', now);
-          await this.#o.submissions.publish(PIPELINE_SUBJECTS.submissions, m.data, {
+          await this.#o.submissions.publish(this.#subjects.submissions, m.data, {
             key: m.key,
             headers: m.headers,
           });

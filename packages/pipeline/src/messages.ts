@@ -3,7 +3,7 @@
 // where the event text is exactly the RFC 8785 bytes the signature covers, keyed by its chain
 // so a chain stays in one partition and in order. An agency's own producer may send any JSON
 // of the same wire form: the sequencer validates every message with the HTTP body's schemas.
-import { SUBJECTS, type Delivery } from '@civic-ledger/bus';
+import { namespacedSubjects, type Delivery } from '@civic-ledger/bus';
 import { chainKey } from '@civic-ledger/chain';
 import { toBase64 } from '@civic-ledger/crypto';
 import { decodeSubmission, type DecodedEvent } from '@civic-ledger/events';
@@ -11,14 +11,32 @@ import { signedReceiptSchema } from '@civic-ledger/receipts';
 import type { ValidateOptions } from '@civic-ledger/schemas';
 import { z } from 'zod';
 
-export const PIPELINE_SUBJECTS = {
+export interface PipelineSubjects {
   /** Kafka: submissions from ingest and from agencies' own producers. */
-  submissions: SUBJECTS.submissions,
+  submissions: string;
   /** NATS JetStream: submissions from edge devices. */
-  edgeSubmissions: 'civic-ledger.edge.submissions',
+  edgeSubmissions: string;
   /** NATS: one outcome per handled submission (signed receipt or error), for whoever waits. */
-  outcomes: 'civic-ledger.outcomes',
-} as const;
+  outcomes: string;
+  /** NATS: appended entries and signed checkpoints (after the commit). */
+  appended: string;
+  checkpoint: string;
+}
+
+/** The subjects of one log; a namespace lets several logs or test runs share the brokers. */
+export function pipelineSubjects(namespace?: string): PipelineSubjects {
+  const base = namespacedSubjects(namespace);
+  const p = namespace ? `${namespace}.` : '';
+  return {
+    submissions: base.submissions,
+    edgeSubmissions: `${p}civic-ledger.edge.submissions`,
+    outcomes: `${p}civic-ledger.outcomes`,
+    appended: base.appended,
+    checkpoint: base.checkpoint,
+  };
+}
+
+export const PIPELINE_SUBJECTS: Readonly<PipelineSubjects> = pipelineSubjects();
 
 export type SubmittedVia = 'http' | 'kafka' | 'nats';
 

@@ -33,6 +33,8 @@ export interface SequencerCoreOptions {
   ledger: Ledger;
   /** Where outcomes are published (NATS in distributed mode). */
   outcomes: Bus;
+  /** Their subject (default PIPELINE_SUBJECTS.outcomes). */
+  outcomesSubject?: string;
   /** Signs receipts: the log key. */
   logKey: SigningKey;
   origin: string;
@@ -164,7 +166,7 @@ export class SequencerCore {
     await Promise.all(
       outcomes.map((x) =>
         o.outcomes
-          .publish(PIPELINE_SUBJECTS.outcomes, encodeOutcome(x), { key: x.eventHash })
+          .publish(o.outcomesSubject ?? PIPELINE_SUBJECTS.outcomes, encodeOutcome(x), { key: x.eventHash })
           .catch(() => undefined),
       ),
     );

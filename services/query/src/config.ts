@@ -1,0 +1,56 @@
+// The query service's environment (see README).
+import { envInt, logLevel, logOrigin, mongoUrl, natsUrls, parseEnv } from '@civic-ledger/service-config';
+import { z } from 'zod';
+
+export const queryEnvSchema = z.object({
+  CIVIC_LEDGER_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, '1 to 32 of a-z 0-9 - (not starting with -)')
+    .optional(),
+  CIVIC_LEDGER_MONGODB_URL: mongoUrl,
+  CIVIC_LEDGER_MONGODB_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, '1 to 63 of A-Z a-z 0-9 _ -')
+    .default('civic_ledger'),
+  /** Optional: live notifications (/v1/notifications) come from NATS. */
+  CIVIC_LEDGER_NATS_URL: natsUrls.optional(),
+  CIVIC_LEDGER_ORIGIN: logOrigin.default('civic-ledger.localhost/log'),
+  CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: envInt(10).default(1000),
+  CIVIC_LEDGER_HOST: z.string().min(1).default('127.0.0.1'),
+  CIVIC_LEDGER_PORT: envInt(0, 65535).default(8083),
+  CIVIC_LEDGER_LOG_LEVEL: logLevel.default('info'),
+  CIVIC_LEDGER_RATE_LIMIT_PER_MINUTE: envInt(0).default(6000),
+  CIVIC_LEDGER_SHUTDOWN_TIMEOUT_MS: envInt(0).default(10_000),
+});
+
+export interface QueryConfig {
+  /** Prefix of every subject and topic, so several logs can share the brokers. */
+  namespace: string | undefined;
+  mongoUrl: string;
+  database: string;
+  natsServers: string[] | undefined;
+  origin: string;
+  checkpointWithinMs: number;
+  host: string;
+  port: number;
+  logLevel: string;
+  rateLimitPerMinute: number;
+  shutdownTimeoutMs: number;
+}
+
+export function loadQueryConfig(env: Record<string, string | undefined> = process.env): QueryConfig {
+  const e = parseEnv(queryEnvSchema, env);
+  return {
+    namespace: e.CIVIC_LEDGER_NAMESPACE,
+    mongoUrl: e.CIVIC_LEDGER_MONGODB_URL,
+    database: e.CIVIC_LEDGER_MONGODB_DATABASE,
+    natsServers: e.CIVIC_LEDGER_NATS_URL,
+    origin: e.CIVIC_LEDGER_ORIGIN,
+    checkpointWithinMs: e.CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS,
+    host: e.CIVIC_LEDGER_HOST,
+    port: e.CIVIC_LEDGER_PORT,
+    logLevel: e.CIVIC_LEDGER_LOG_LEVEL,
+    rateLimitPerMinute: e.CIVIC_LEDGER_RATE_LIMIT_PER_MINUTE,
+    shutdownTimeoutMs: e.CIVIC_LEDGER_SHUTDOWN_TIMEOUT_MS,
+  };
+}

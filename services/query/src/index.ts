@@ -1,0 +1,2 @@
+export { loadQueryConfig, queryEnvSchema, type QueryConfig } from './config.ts';
+export { startQuery, type RunningQuery } from './server.ts';

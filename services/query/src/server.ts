@@ -1,0 +1,69 @@
+// Starts the query service: the read routes of the ledger API on the MongoDB store the
+// sequencer writes (a StoreLogView follows its head), and live notifications from NATS.
+import { namespacedSubjects } from '@civic-ledger/bus';
+import { NatsBus } from '@civic-ledger/bus-nats';
+import { buildApp, StoreLogView, type StandaloneApp } from '@civic-ledger/ledger-http';
+import { MongoStore } from '@civic-ledger/storage-mongodb';
+import type { FastifyServerOptions } from 'fastify';
+import type { QueryConfig } from './config.ts';
+
+export interface RunningQuery extends StandaloneApp {
+  url: string;
+  store: MongoStore;
+  view: StoreLogView;
+  close(): Promise<void>;
+}
+
+export async function startQuery(
+  config: QueryConfig,
+  options: { logger?: FastifyServerOptions['logger'] } = {},
+): Promise<RunningQuery> {
+  const store = await MongoStore.connect(config.mongoUrl, config.database);
+  let nats: NatsBus | undefined;
+  let view: StoreLogView | undefined;
+  try {
+    if (config.natsServers)
+      nats = await NatsBus.connect({ servers: config.natsServers, name: 'civic-ledger-query' });
+    const built = await buildApp(
+      {
+        origin: config.origin,
+        checkpointWithinMs: config.checkpointWithinMs,
+        readOnly: true,
+        title: 'Civic Ledger query service',
+        clientRateLimit:
+          config.rateLimitPerMinute === 0 ? null : { max: config.rateLimitPerMinute, windowMs: 60_000 },
+        keyRateLimit: null,
+        logLevel: config.logLevel,
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      },
+      {
+        ledger: (view = await StoreLogView.open(store)),
+        store,
+        ...(nats ? { bus: nats, subjects: namespacedSubjects(config.namespace) } : {}),
+      },
+    );
+    const { app } = built;
+    const url = await app.listen({ host: config.host, port: config.port });
+    const logView = view;
+    let closed: Promise<void> | undefined;
+    const close = () =>
+      (closed ??= (async () => {
+        built.beginClose();
+        const timer = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(timer);
+        }
+        logView.close();
+        await nats?.close();
+        await store.close();
+      })());
+    return Object.assign(built, { url, store, view: logView, close });
+  } catch (e) {
+    view?.close();
+    await nats?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,90 @@
+// The sequencer's environment (see README). The log key file must exist (made once with
+// `civic-ledger keygen`) and be the same for every sequencer of a log: a standby that takes
+// over signs with the same key.
+import {
+  brokerList,
+  envInt,
+  logLevel,
+  logOrigin,
+  mongoUrl,
+  natsUrls,
+  parseEnv,
+  verifierKeyText,
+} from '@civic-ledger/service-config';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+export const sequencerEnvSchema = z.object({
+  CIVIC_LEDGER_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, '1 to 32 of a-z 0-9 - (not starting with -)')
+    .optional(),
+  CIVIC_LEDGER_MONGODB_URL: mongoUrl,
+  CIVIC_LEDGER_MONGODB_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, '1 to 63 of A-Z a-z 0-9 _ -')
+    .default('civic_ledger'),
+  CIVIC_LEDGER_KAFKA_BROKERS: brokerList,
+  CIVIC_LEDGER_NATS_URL: natsUrls,
+  CIVIC_LEDGER_ORIGIN: logOrigin.default('civic-ledger.localhost/log'),
+  CIVIC_LEDGER_LOG_KEY_FILE: z.string().min(1),
+  CIVIC_LEDGER_OPERATOR_KEY: verifierKeyText,
+  CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES: envInt(1).default(1000),
+  CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: envInt(10).default(1000),
+  CIVIC_LEDGER_LEASE_TTL_MS: envInt(1000).default(10_000),
+  CIVIC_LEDGER_MAX_BATCH: envInt(1, 5000).default(1000),
+  CIVIC_LEDGER_DEPENDENCY_WAIT_MS: envInt(0).default(10_000),
+  CIVIC_LEDGER_SUBMISSION_PARTITIONS: envInt(1, 1000).default(6),
+  CIVIC_LEDGER_KAFKA_SESSION_TIMEOUT_MS: envInt(6000).default(10_000),
+  CIVIC_LEDGER_HOST: z.string().min(1).default('127.0.0.1'),
+  CIVIC_LEDGER_PORT: envInt(0, 65535).default(8082),
+  CIVIC_LEDGER_LOG_LEVEL: logLevel.default('info'),
+});
+
+export interface SequencerConfig {
+  /** Prefix of every subject and topic, so several logs can share the brokers. */
+  namespace: string | undefined;
+  mongoUrl: string;
+  database: string;
+  kafkaBrokers: string[];
+  natsServers: string[];
+  origin: string;
+  logKeyFile: string;
+  operatorKey: string;
+  checkpoints: { maxEntries: number; maxDelayMs: number };
+  leaseTtlMs: number;
+  maxBatch: number;
+  maxWaitMs: number;
+  partitions: number;
+  kafkaSessionTimeoutMs: number;
+  /** The operations endpoint: /healthz, /readyz, /metrics. */
+  host: string;
+  port: number;
+  logLevel: string;
+}
+
+export function loadSequencerConfig(env: Record<string, string | undefined> = process.env): SequencerConfig {
+  const e = parseEnv(sequencerEnvSchema, env);
+  return {
+    namespace: e.CIVIC_LEDGER_NAMESPACE,
+    mongoUrl: e.CIVIC_LEDGER_MONGODB_URL,
+    database: e.CIVIC_LEDGER_MONGODB_DATABASE,
+    kafkaBrokers: e.CIVIC_LEDGER_KAFKA_BROKERS,
+    natsServers: e.CIVIC_LEDGER_NATS_URL,
+    origin: e.CIVIC_LEDGER_ORIGIN,
+    logKeyFile: resolve(e.CIVIC_LEDGER_LOG_KEY_FILE),
+    operatorKey: e.CIVIC_LEDGER_OPERATOR_KEY.trim(),
+    checkpoints: {
+      maxEntries: e.CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES,
+      maxDelayMs: e.CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS,
+    },
+    leaseTtlMs: e.CIVIC_LEDGER_LEASE_TTL_MS,
+    maxBatch: e.CIVIC_LEDGER_MAX_BATCH,
+    maxWaitMs: e.CIVIC_LEDGER_DEPENDENCY_WAIT_MS,
+    partitions: e.CIVIC_LEDGER_SUBMISSION_PARTITIONS,
+    kafkaSessionTimeoutMs: e.CIVIC_LEDGER_KAFKA_SESSION_TIMEOUT_MS,
+    host: e.CIVIC_LEDGER_HOST,
+    port: e.CIVIC_LEDGER_PORT,
+    logLevel: e.CIVIC_LEDGER_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,2 @@
+export { loadSequencerConfig, sequencerEnvSchema, type SequencerConfig } from './config.ts';
+export { startSequencer, type RunningSequencer } from './server.ts';

@@ -1,0 +1,145 @@
+// Starts a sequencer: MongoDB store, Kafka and NATS buses, the SequencerNode (standby until
+// it holds the writer lease), and a small operations endpoint (/healthz, /readyz, /metrics,
+// /docs). Ready means: this process writes the log, or stands by with its dependencies up.
+import { readSigningKeyFile } from '@civic-ledger/crypto';
+import { KafkaBus } from '@civic-ledger/bus-kafka';
+import { NatsBus } from '@civic-ledger/bus-nats';
+import { buildApp, ledgerPublishers, type LogAccess, type StandaloneApp } from '@civic-ledger/ledger-http';
+import { localOwner } from '@civic-ledger/ledger-core';
+import { pipelineSubjects, SequencerNode } from '@civic-ledger/pipeline';
+import { ed25519Signer } from '@civic-ledger/signed-note';
+import { MongoStore } from '@civic-ledger/storage-mongodb';
+import type { FastifyServerOptions } from 'fastify';
+import type { SequencerConfig } from './config.ts';
+
+export interface RunningSequencer extends StandaloneApp {
+  url: string;
+  node: SequencerNode;
+  store: MongoStore;
+  close(): Promise<void>;
+}
+
+export async function startSequencer(
+  config: SequencerConfig,
+  options: { logger?: FastifyServerOptions['logger']; owner?: string } = {},
+): Promise<RunningSequencer> {
+  const logKey = readSigningKeyFile(config.logKeyFile);
+  const subjects = pipelineSubjects(config.namespace);
+  const opened: { close(): Promise<void> }[] = [];
+  const closeOpened = async () => {
+    for (const c of opened.splice(0).reverse()) await c.close().catch(() => undefined);
+  };
+  try {
+    const store = await MongoStore.connect(config.mongoUrl, config.database);
+    opened.push(store);
+    const kafka = await KafkaBus.connect({
+      brokers: config.kafkaBrokers,
+      clientId: 'civic-ledger-sequencer',
+      partitions: config.partitions,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      heartbeatIntervalMs: Math.min(1000, Math.floor(config.kafkaSessionTimeoutMs / 3)),
+    });
+    opened.push(kafka);
+    const nats = await NatsBus.connect({ servers: config.natsServers, name: 'civic-ledger-sequencer' });
+    opened.push(nats);
+
+    // Set below: the app's view and readiness read it, the node needs the app's logger.
+    const current: { node?: SequencerNode } = {};
+    // The ops app's view of the log: the ledger while writing, nothing while standing by.
+    const view: LogAccess = {
+      get size() {
+        return current.node?.ledger?.size ?? 0;
+      },
+      get writable() {
+        return current.node?.role === 'writer' && (current.node.ledger?.writable ?? false);
+      },
+      submit: () => Promise.reject(new Error('submit through the buses')),
+      inclusionProof: () => Promise.reject(new Error('read proofs from the query service')),
+      consistencyProof: () => Promise.reject(new Error('read proofs from the query service')),
+      checkpointNow: () => Promise.reject(new Error('read checkpoints from the query service')),
+    };
+    const built = await buildApp(
+      {
+        origin: config.origin,
+        checkpointWithinMs: config.checkpoints.maxDelayMs,
+        readOnly: true,
+        readRoutes: false,
+        title: 'Civic Ledger sequencer (operations)',
+        clientRateLimit: null,
+        keyRateLimit: null,
+        logLevel: config.logLevel,
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      },
+      {
+        ledger: view,
+        ready: async () => {
+          const [k, n, s] = await Promise.all([
+            kafka.ready(),
+            nats.ready(),
+            store.head().then(
+              () => true,
+              () => false,
+            ),
+          ]);
+          const dependencies = {
+            kafka: k ? 'up' : 'down',
+            nats: n ? 'up' : 'down',
+            mongodb: s ? 'up' : 'down',
+          };
+          const role = current.node?.role ?? 'starting';
+          return { ok: k && n && s && (role === 'writer' || role === 'standby'), status: role, dependencies };
+        },
+      },
+    );
+    const { app, metrics } = built;
+    const node = (current.node = new SequencerNode({
+      store,
+      ledger: {
+        origin: config.origin,
+        logSigner: ed25519Signer(logKey),
+        operatorKey: config.operatorKey,
+        checkpoints: config.checkpoints,
+        owner: options.owner ?? localOwner(),
+        leaseTtlMs: config.leaseTtlMs,
+        maxBatch: config.maxBatch,
+        ...ledgerPublishers(nats, subjects),
+      },
+      sources: [
+        { bus: kafka, subject: subjects.submissions },
+        { bus: nats, subject: subjects.edgeSubmissions },
+      ],
+      outcomes: nats,
+      outcomesSubject: subjects.outcomes,
+      logKey,
+      checkpointWithinMs: config.checkpoints.maxDelayMs,
+      maxWaitMs: config.maxWaitMs,
+      maxBatch: config.maxBatch,
+      pollMs: Math.max(250, Math.floor(config.leaseTtlMs / 4)),
+      log: app.log,
+      onBatch: (b) => {
+        metrics.accepted += b.appended;
+        metrics.duplicates += b.duplicates;
+      },
+      onDeadLetter: (m, reason) => {
+        metrics.refused(reason.split(':')[0] ?? 'UNKNOWN');
+        app.log.info({ subject: m.subject, key: m.key, reason }, 'dead-lettered a submission');
+      },
+    }));
+    const url = await app.listen({ host: config.host, port: config.port });
+    node.start();
+    app.log.info({ origin: config.origin, database: config.database }, 'sequencer started');
+    let closed: Promise<void> | undefined;
+    const close = () =>
+      (closed ??= (async () => {
+        built.beginClose();
+        // Stop consuming first: the batch in hand commits and is acknowledged, the lease is released.
+        await node.close();
+        await app.close();
+        await closeOpened();
+      })());
+    return Object.assign(built, { url, node, store, close });
+  } catch (e) {
+    await closeOpened();
+    throw e;
+  }
+}

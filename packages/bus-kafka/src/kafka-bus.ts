@@ -14,7 +14,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@civic-ledger/bus';
-import kafkajs, { type Admin, type Message, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type ICustomPartitioner, type Message, type Producer } from 'kafkajs';
 import { checkSubject, createTopics, kafkaClient, withTimeout, type KafkaLog } from './client.ts';
 import { KafkaBusError, messageOf } from './errors.ts';
 import { Publisher } from './publisher.ts';
@@ -93,6 +93,21 @@ function resolveOptions(o: KafkaBusOptions): Resolved {
   };
 }
 
+/** `partitionKey` of a message being published, for the partitioner (never sent). */
+const partitionKeys = new WeakMap<Message, string>();
+
+/**
+ * The default (Java-compatible murmur2) partitioner, hashing a message's `partitionKey` when
+ * the publisher gave one and its key otherwise.
+ */
+const partitionKeyPartitioner: ICustomPartitioner = () => {
+  const byKey = Partitioners.DefaultPartitioner();
+  return ({ topic, partitionMetadata, message }) => {
+    const pk = partitionKeys.get(message);
+    return byKey({ topic, partitionMetadata, message: pk === undefined ? message : { ...message, key: pk } });
+  };
+};
+
 export class KafkaBus implements Bus {
   readonly options: Readonly<Resolved>;
   readonly #kafka;
@@ -145,7 +160,7 @@ export class KafkaBus implements Bus {
       // retry setting.)
       retry: { retries: Number.MAX_SAFE_INTEGER },
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: partitionKeyPartitioner,
     });
     this.#publisher = new Publisher(this.#producer, this.#admin, {
       maxBatchBytes: o.maxBatchBytes,
@@ -174,6 +189,7 @@ export class KafkaBus implements Bus {
       value: Buffer.from(data),
       headers: { ...options.headers },
     };
+    if (options.partitionKey !== undefined) partitionKeys.set(message, options.partitionKey);
     return this.#publisher.publish(subject, message, data.byteLength);
   }
 

@@ -21,6 +21,14 @@ export type Handler = (message: Delivery) => Promise<void>;
 
 export interface PublishOptions {
   key?: string;
+  /**
+   * Where a partitioned bus (Kafka) places the message, instead of by `key`: messages with
+   * one partition key keep their publish order. The ledger keys submissions by chain and
+   * partitions them by organization, so an organization's events across its streams (an
+   * event naming an input of another of its streams) reach the sequencer in submission
+   * order. Buses without partitions ignore it; it is not delivered.
+   */
+  partitionKey?: string;
   headers?: Record<string, string>;
 }
 

@@ -42,6 +42,7 @@ import {
   unregisteredReferences,
   type KeyState,
 } from './registry.ts';
+import { RecentEntries } from './recent.ts';
 import { SignaturePool } from './signature-pool.ts';
 import { Checkpointer, type CheckpointPolicy, type CheckpointSigner } from './checkpoints.ts';
 
@@ -67,6 +68,12 @@ export interface LedgerOptions {
   now?: () => number;
   /** Future skew allowed on claimed times (default LIMITS.maxFutureSkewMs). */
   maxFutureSkewMs?: number;
+  /**
+   * Recent entries kept in memory to answer input, duplicate and receipt lookups without a
+   * store read (default 100 000; about 250 bytes each). The last `min(this, 10 000)` entries
+   * of the log are loaded when the ledger opens. 0 turns it off.
+   */
+  recentEntries?: number;
   /** Called after each commit with what it appended (for notifications); must not throw. */
   onAppended?: (entries: readonly AppendedEntry[]) => void;
   /** Called after each checkpoint is signed and stored; must not throw. */
@@ -222,6 +229,7 @@ export class Ledger {
   #closed = false;
   #notWriter: LedgerError | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
+  readonly #recent: RecentEntries;
 
   private constructor(
     options: LedgerOptions,
@@ -242,6 +250,7 @@ export class Ledger {
     this.#range = range;
     this.#registry = registry;
     this.#checkpointer = checkpointer;
+    this.#recent = new RecentEntries(options.recentEntries ?? 100_000);
   }
 
   /** Opens the ledger on a store as its writer (fencing any earlier writer). */
@@ -270,6 +279,20 @@ export class Ledger {
       options.onCheckpoint,
     );
     const ledger = new Ledger(options, lease, head.size, range, registry, checkpointer);
+    // The tail of the log: a writer taking over sees the redeliveries of what its
+    // predecessor appended last, and inputs naming them.
+    const warm = Math.min(options.recentEntries ?? 100_000, 10_000);
+    if (warm > 0 && head.size > 0) {
+      for (const l of await store.getLeaves(Math.max(0, head.size - warm), head.size)) {
+        const receipt = {
+          index: l.index,
+          eventHash: l.eventHash,
+          leafHash: toHex(hashLeaf(l.leaf)),
+          admitted: decodeLeaf(l.leaf).admitted,
+        };
+        ledger.#recent.add(receipt, l.chain, l.seq);
+      }
+    }
     ledger.#renewTimer = setInterval(() => void ledger.#renew(owner, ttlMs), Math.max(1000, ttlMs / 3));
     ledger.#renewTimer.unref();
     checkpointer.start(() => ({ size: ledger.#size, root: ledger.#range.root() }));
@@ -502,6 +525,10 @@ export class Ledger {
       this.#range = state.range;
       this.#registry.absorb(state.registry);
       for (const [k, h] of state.heads) this.#heads.set(k, h);
+      for (const l of state.leaves) {
+        const receipt = state.accepted.get(l.eventHash);
+        if (receipt) this.#recent.add(receipt, l.chain, l.seq);
+      }
       try {
         this.#opts.onAppended?.(state.appended);
       } catch {
@@ -677,6 +704,11 @@ export class Ledger {
       const k = chainKey(d.event.emitter, d.event.stream);
       const head = this.#heads.get(k)!;
       if (d.event.seq <= head.seq) {
+        const known = this.#recent.at(k, d.event.seq);
+        if (known !== undefined) {
+          out.set(`${k}#${d.event.seq}`, known);
+          continue;
+        }
         const entry = await this.#store.getChainEntry(k, d.event.seq);
         if (entry) out.set(`${k}#${d.event.seq}`, entry.eventHash);
       }
@@ -688,12 +720,24 @@ export class Ledger {
     const wanted = new Set<string>();
     for (const d of all) if (isMovement(d.event)) for (const h of d.event.inputs) wanted.add(h);
     if (wanted.size === 0) return new Set();
-    const found = await this.#store.getLeavesByEventHash([...wanted]);
-    return new Set(found.map((l) => l.eventHash));
+    const known = new Set<string>();
+    for (const h of wanted) if (this.#recent.receipt(h)) known.add(h);
+    // An event of this batch beyond its chain's head cannot be in the log yet: an input
+    // naming it is answered by the batch itself (accepted earlier in it, or refused).
+    const fresh = new Set<string>();
+    for (const d of all) {
+      if (d.event.seq > this.#heads.get(chainKey(d.event.emitter, d.event.stream))!.seq) fresh.add(d.hash);
+    }
+    const missing = [...wanted].filter((h) => !known.has(h) && !fresh.has(h));
+    if (missing.length > 0)
+      for (const l of await this.#store.getLeavesByEventHash(missing)) known.add(l.eventHash);
+    return known;
   }
 
   /** The receipt of an event already in the log, from its leaf. */
   async receiptFor(eventHash: string): Promise<Receipt | undefined> {
+    const recent = this.#recent.receipt(eventHash);
+    if (recent) return recent;
     const [leaf] = await this.#store.getLeavesByEventHash([eventHash]);
     if (!leaf) return undefined;
     const decoded = decodeLeaf(leaf.leaf);

@@ -49,33 +49,28 @@ export class IngestGateway {
   }
 
   /**
-   * Publishes each event as its own message and resolves once the bus holds all of them.
-   * Events of one chain are published one after another (their order is the chain's order);
-   * different chains go in parallel. Rejects with the first failure.
+   * Publishes each event as its own message, all at once and in the order given, and
+   * resolves once the bus holds all of them (rejects with the first failure). The order
+   * given is the submission order: the Kafka bus sends publishes in call order over one
+   * idempotent producer, so each organization's partition receives them in that order
+   * (a chain's events, and an event after the inputs it names from the organization's
+   * other streams).
    */
   async publish(events: readonly DecodedEvent[]): Promise<void> {
     const now = (this.#o.now ?? Date.now)();
-    const byChain = new Map<string, DecodedEvent[]>();
-    for (const d of events) {
-      const key = `${d.event.emitter}/${d.event.stream}`;
-      const list = byChain.get(key);
-      if (list) list.push(d);
-      else byChain.set(key, [d]);
-    }
     await Promise.all(
-      [...byChain.values()].map(async (chain) => {
-        for (const d of chain) {
-          const m = submissionMessage(d, 'http', now);
-          await this.#o.submissions.publish(this.#subjects.submissions, m.data, {
-            key: m.key,
-            headers: m.headers,
-          });
-          if (!this.#outcomes.has(d.hash)) {
-            if (this.#pending.size >= (this.#o.maxRemembered ?? 100_000)) {
-              this.#pending.delete(this.#pending.keys().next().value!);
-            }
-            this.#pending.set(d.hash, now);
+      events.map(async (d) => {
+        const m = submissionMessage(d, 'http', now);
+        await this.#o.submissions.publish(this.#subjects.submissions, m.data, {
+          key: m.key,
+          partitionKey: m.partitionKey,
+          headers: m.headers,
+        });
+        if (!this.#outcomes.has(d.hash)) {
+          if (this.#pending.size >= (this.#o.maxRemembered ?? 100_000)) {
+            this.#pending.delete(this.#pending.keys().next().value!);
           }
+          this.#pending.set(d.hash, now);
         }
       }),
     );

@@ -42,7 +42,10 @@ export type SubmittedVia = 'http' | 'kafka' | 'nats';
 
 export interface SubmissionMessage {
   data: Uint8Array;
+  /** The chain, `emitter/stream`: each chain stays in order. */
   key: string;
+  /** The organization: its chains share a partition, so inputs across its streams arrive in order. */
+  partitionKey: string;
   headers: Record<string, string>;
 }
 
@@ -53,6 +56,7 @@ export function submissionMessage(d: DecodedEvent, via: SubmittedVia, now = Date
   return {
     data: encoder.encode(`{"event":${d.canonical},"signature":"${toBase64(d.signature)}"}`),
     key: chainKey(d.event.emitter, d.event.stream),
+    partitionKey: d.event.emitter,
     headers: { 'event-hash': d.hash, 'submitted-via': via, 'submitted-at': new Date(now).toISOString() },
   };
 }

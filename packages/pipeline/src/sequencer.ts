@@ -53,9 +53,22 @@ export interface SequencerCoreOptions {
     duplicates: number;
     deadLettered: number;
     requeued: number;
+    /** Why they were requeued: refusal code -> count. */
+    requeuedFor: Record<string, number>;
+    /** Time in the handler, ms (the rest pause included). */
+    ms: number;
   }) => void;
+  /** How long a batch keeps retrying its waiting submissions before requeueing them (default 500 ms). */
+  holdMs?: number;
   /** How long a requeued message rests before it is tried again (default 250 ms). */
   requeueDelayMs?: number;
+}
+
+/** Sets a key in a bounded map (oldest forgotten first): memory stays bounded. */
+function remember(map: Map<string, number>, key: string, value: number): void {
+  map.delete(key);
+  if (map.size >= 100_000) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }
 
 function waitingSince(m: Delivery): number | undefined {
@@ -73,6 +86,10 @@ interface Item {
 export class SequencerCore {
   readonly #o: SequencerCoreOptions;
   readonly #now: () => number;
+  /** Chains whose event at this seq waits at the end of the subject (successors go behind it). */
+  readonly #parked = new Map<string, number>();
+  /** Chains whose event at this seq was dead-lettered (successors can never be appended). */
+  readonly #deadChains = new Map<string, number>();
 
   constructor(options: SequencerCoreOptions) {
     this.#o = options;
@@ -86,9 +103,11 @@ export class SequencerCore {
 
   async handle(source: Bus, messages: readonly Delivery[]): Promise<void> {
     const o = this.#o;
-    // Requeued messages rest a little, so a lone waiting message is not spun on.
-    const notBefore = Math.max(0, ...messages.map((m) => Number(m.headers['not-before'] ?? 0) || 0));
-    const rest = Math.min(notBefore - this.#now(), 1000);
+    const started = this.#now();
+    // A batch of nothing but requeued messages not yet due rests a little, so a lone
+    // waiting message is not spun on; any other batch goes at once.
+    const due = messages.map((m) => Number(m.headers['not-before'] ?? 0) || 0);
+    const rest = Math.min(Math.min(...due) - this.#now(), 1000);
     if (rest > 0) await new Promise((r) => setTimeout(r, rest));
     const now = this.#now();
     const items: Item[] = messages.map((message) => {
@@ -101,17 +120,65 @@ export class SequencerCore {
         throw e;
       }
     });
-    const good = items.filter((i) => i.decoded);
-    let results: SubmitResult[] = [];
-    if (good.length > 0) results = await o.ledger.submitDecoded(good.map((i) => i.decoded!));
+    // Successors of a chain whose head is requeued go straight after it, in order, and a
+    // chain whose head was dead-lettered loses its successors too: no one is tried before
+    // its predecessor.
+    const behind: Item[] = [];
+    const orphans: { item: Item; seq: number }[] = [];
+    const candidates = items.filter((i) => {
+      if (!i.decoded) return false;
+      const chain = `${i.decoded.event.emitter}/${i.decoded.event.stream}`;
+      const seq = i.decoded.event.seq;
+      const dead = this.#deadChains.get(chain);
+      if (dead !== undefined && seq > dead) {
+        orphans.push({ item: i, seq: dead });
+        return false;
+      }
+      const parked = this.#parked.get(chain);
+      if (parked !== undefined && seq > parked) {
+        behind.push(i);
+        return false;
+      }
+      return true;
+    });
+    for (const { item, seq } of orphans) {
+      item.refusal = {
+        code: 'CHAIN_GAP',
+        message: `its chain's event at seq ${seq} was dead-lettered: nothing after it can be appended`,
+        details: { deadLetteredSeq: seq },
+      };
+    }
+    const good = candidates;
+    const results: SubmitResult[] = [];
+    // What another partition's batch, handled at the same time, may supply (an input, a
+    // registration) is often there a few ms later: the waiting ones are tried again, in
+    // order, for up to `holdMs` before they go back to the end of the subject.
+    let pending = good.map((_, n) => n);
+    const holdUntil = this.#now() + (o.holdMs ?? 200);
+    while (pending.length > 0) {
+      const answers = await o.ledger.submitDecoded(pending.map((n) => good[n]!.decoded!));
+      pending.forEach((n, k) => (results[n] = answers[k]!));
+      pending = pending.filter((n) => {
+        const r = results[n]!;
+        return !r.ok && WAITABLE_CODES.has(r.error.code);
+      });
+      if (pending.length === 0 || this.#now() >= holdUntil) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
 
     const outcomes: Outcome[] = [];
     const requeue: { message: Delivery; since: number }[] = [];
+    const requeuedFor: Record<string, number> = {};
     let appended = 0;
     let duplicates = 0;
     good.forEach((item, n) => {
       const r = results[n]!;
       const hash = item.decoded!.hash;
+      const chain = `${item.decoded!.event.emitter}/${item.decoded!.event.stream}`;
+      if (r.ok && this.#parked.get(chain) === item.decoded!.event.seq) this.#parked.delete(chain);
+      // The dead-lettered event was sent again and appended: its successors may follow.
+      if (r.ok && (this.#deadChains.get(chain) ?? Infinity) <= item.decoded!.event.seq)
+        this.#deadChains.delete(chain);
       if (r.ok) {
         if (r.duplicate) duplicates++;
         else appended++;
@@ -133,13 +200,23 @@ export class SequencerCore {
         const since = waitingSince(item.message) ?? now;
         if (now - since < (o.maxWaitMs ?? 10_000)) {
           requeue.push({ message: item.message, since });
+          requeuedFor[code] = (requeuedFor[code] ?? 0) + 1;
+          const seq = item.decoded!.event.seq;
+          const parked = this.#parked.get(chain);
+          if (parked === undefined || seq < parked) remember(this.#parked, chain, seq);
           return;
         }
         message = `${message} (still so ${now - since} ms after its first refusal)`;
+        if (this.#parked.get(chain) === item.decoded!.event.seq) this.#parked.delete(chain);
+        remember(this.#deadChains, chain, item.decoded!.event.seq);
       }
       item.refusal = { code, message, details: r.error.details };
     });
 
+    for (const item of behind) {
+      requeue.push({ message: item.message, since: waitingSince(item.message) ?? now });
+      requeuedFor['BEHIND_WAITING'] = (requeuedFor['BEHIND_WAITING'] ?? 0) + 1;
+    }
     // Back to the end of the subject first: if this fails the batch comes again, and what
     // was appended answers as a duplicate with its original receipt.
     for (const { message, since } of requeue) {
@@ -170,6 +247,14 @@ export class SequencerCore {
           .catch(() => undefined),
       ),
     );
-    o.onBatch?.({ messages: messages.length, appended, duplicates, deadLettered, requeued: requeue.length });
+    o.onBatch?.({
+      messages: messages.length,
+      appended,
+      duplicates,
+      deadLettered,
+      requeued: requeue.length,
+      requeuedFor,
+      ms: this.#now() - started,
+    });
   }
 }

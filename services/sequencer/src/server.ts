@@ -117,6 +117,7 @@ export async function startSequencer(
       pollMs: Math.max(250, Math.floor(config.leaseTtlMs / 4)),
       log: app.log,
       onBatch: (b) => {
+        app.log.debug(b, 'batch');
         metrics.accepted += b.appended;
         metrics.duplicates += b.duplicates;
       },

@@ -40,6 +40,14 @@ export const COMMANDS: Record<string, Entry> = {
     summary: 'fetch and verify the inclusion proof of one event',
     load: () => import('./commands/proof.ts') as Promise<{ command: Command }>,
   },
+  migrate: {
+    summary: 'copy a standalone log into MongoDB (verified first with --log-key), prove it equal',
+    load: () => import('./commands/migrate.ts') as Promise<{ command: Command }>,
+  },
+  import: {
+    summary: 'import a full evidence bundle into a data dir or MongoDB, verified first, prove it equal',
+    load: () => import('./commands/import.ts') as Promise<{ command: Command }>,
+  },
 };
 
 export const VERSION = '0.1.0';

@@ -99,7 +99,12 @@ describe.skipIf(!brokers)('distributed mode on Kafka, NATS JetStream and MongoDB
 
     for (const o of orgs) await waitForHead(query.url, o.org, o.seq);
     const total = boot.length + 3 * N;
-    const page = await http(query.url, 'GET', `/v1/entries?from=0&limit=1000`);
+    // The query service follows the store's head a moment behind (StoreLogView refresh).
+    let page = await http(query.url, 'GET', `/v1/entries?from=0&limit=1000`);
+    for (let t = 0; t < 50 && page.json.entries.length < total; t++) {
+      await sleep(100);
+      page = await http(query.url, 'GET', `/v1/entries?from=0&limit=1000`);
+    }
     expect(page.json.entries).toHaveLength(total);
     // Each chain's events sit in the log in seq order.
     for (const [o, events] of [

@@ -71,6 +71,12 @@ export interface LogAccess {
   consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
   /** The checkpoint of the current size (signed now if the writer can). */
   checkpointNow(): Promise<{ size: number; note: string }>;
+  /**
+   * Reads the size again when another process writes the log (StoreLogView): a route asked
+   * about entries beyond the size it knows calls it first, so what the store's chain heads
+   * and lookups already show is never answered as missing.
+   */
+  refresh?(): Promise<number>;
 }
 
 /** The app with the zod type provider, as routes are registered on it. */
@@ -389,6 +395,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
   if (config.readRoutes !== false) {
     const ledger = need(deps.ledger, 'ledger');
     const store = need(deps.store, 'store');
+    /** The size, read again first when `wanted` lies beyond what this process knows. */
+    const sizeFor = async (wanted: number): Promise<number> =>
+      wanted > ledger.size && ledger.refresh ? ledger.refresh() : ledger.size;
 
     r.get(
       '/v1/events/:hash',
@@ -419,6 +428,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
       },
       async (request) => {
         const { index } = request.params;
+        await sizeFor(index + 1);
         const [leaf] = await store.getLeaves(index, index + 1);
         if (!leaf) throw new ApiError('NOT_FOUND', `no entry at index ${index}`, { size: ledger.size });
         return entryOf(leaf);
@@ -437,7 +447,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
       },
       async (request) => {
         const { from, limit } = request.query;
-        const size = ledger.size;
+        const size = await sizeFor(from + limit);
         const leaves = from >= size ? [] : await store.getLeaves(from, Math.min(size, from + limit));
         const end = from + leaves.length;
         return { from, size, entries: leaves.map(entryOf), next: end < size ? end : null };
@@ -553,8 +563,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
         if ((q.hash === undefined) === (q.index === undefined)) {
           throw new ApiError('BAD_REQUEST', 'give exactly one of hash or index', { in: 'querystring' });
         }
-        const size = q.size ?? ledger.size;
-        if (size > ledger.size) {
+        if (q.index !== undefined) await sizeFor(q.index + 1);
+        let size = q.size ?? ledger.size;
+        if (size > (await sizeFor(size))) {
           throw new ApiError('BAD_REQUEST', `size ${size} is beyond the tree size ${ledger.size}`, {
             size,
             treeSize: ledger.size,
@@ -565,6 +576,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
             ? await store.getLeavesByEventHash([q.hash])
             : await store.getLeaves(q.index!, q.index! + 1);
         if (!leaf) throw new ApiError('NOT_FOUND', 'no such entry');
+        // Found by hash in the store: the default size is at least the tree that holds it.
+        if (q.size === undefined && leaf.index >= size) size = Math.max(size, await sizeFor(leaf.index + 1));
         if (leaf.index >= size) {
           throw new ApiError('BAD_REQUEST', `entry ${leaf.index} is not in a tree of size ${size}`, {
             index: leaf.index,
@@ -589,7 +602,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
       async (request) => {
         const from = request.query.from;
         const to = request.query.to ?? ledger.size;
-        if (from < 1 || from > to || to > ledger.size) {
+        if (from < 1 || from > to || to > (await sizeFor(to))) {
           throw new ApiError('BAD_REQUEST', `need 0 < from <= to <= ${ledger.size}`, {
             from,
             to,

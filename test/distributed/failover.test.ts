@@ -112,6 +112,9 @@ describe.skipIf(!brokers)('sequencer failover (real processes)', () => {
     for (const [hash, r] of receipts) expect(entries[r.index]!.eventHash, hash).toBe(hash);
     // The standby became the writer, and the whole log verifies (one history, no fork).
     expect(b.logs().some((l) => l['msg'] === 'writing the log')).toBe(true);
+    // SIGTERM: the new writer finishes its batch, releases the lease and exits 0.
+    expect(await b.stop()).toBe(0);
+    expect(b.logs().some((l) => l['msg'] === 'stopped writing')).toBe(true);
     const v = await cli([
       'verify',
       '--url',

@@ -154,6 +154,55 @@ describe.skipIf(!brokers)('distributed mode on Kafka, NATS JetStream and MongoDB
     expect(refused.json.code).toBe('CHAIN_GAP');
   }, 60_000);
 
+  it("dead-letters what an agency's producer sends that is not an event, with the reason, and goes on", async () => {
+    const kafka = new Kafka({
+      clientId: 'sloppy-system',
+      brokers: [brokers!.kafka],
+      logLevel: logLevel.NOTHING,
+    });
+    const topic = `${d.namespace}.civic-ledger.submissions`;
+    const dead: { value: string; reason: string }[] = [];
+    const consumer = kafka.consumer({ groupId: `${d.namespace}-dlq-reader` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${topic}.dead-letter`, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        dead.push({
+          value: String(message.value),
+          reason: String(message.headers?.['dead-letter-reason'] ?? ''),
+        });
+      },
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    const good = viaKafka.next(collect(viaKafka.org, 500));
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: 'parking-agency/main', value: 'not json at all' },
+        { key: 'parking-agency/main', value: JSON.stringify({ event: { v: 1 }, signature: 'x' }) },
+        { key: 'parking-agency/main', value: JSON.stringify(good) },
+      ],
+    });
+    await producer.disconnect();
+    await waitForHead(query.url, viaKafka.org, viaKafka.seq);
+    const bad = JSON.stringify({ event: { v: 1 }, signature: 'x' });
+    const find = (v: string) => dead.find((x) => x.value === v);
+    for (let t = 0; t < 100 && !(find('not json at all') && find(bad)); t++) await sleep(100);
+    await consumer.disconnect();
+    // (The topic also holds the chain-gap refusal of the test before.)
+    expect(find('not json at all')?.reason).toMatch(/^INVALID_JSON: /);
+    expect(find(bad)?.reason).toMatch(/^SCHEMA_INVALID: /);
+  }, 60_000);
+
+  it('a service with a wrong environment exits 1 naming the variable and the rule', async () => {
+    const p = await d.start('ingest', { CIVIC_LEDGER_KAFKA_BROKERS: 'not a broker list' });
+    const { code } = await p.exited;
+    expect(code).toBe(1);
+    expect(p.stderr()).toMatch(/CIVIC_LEDGER_KAFKA_BROKERS: host:port/);
+  });
+
   it('refuses a bad body at ingest with the standalone error contract (400, field and rule)', async () => {
     const e = viaHttp.peek(collect(viaHttp.org, 1));
     const bad = { ...e, event: { ...e.event, seq: -1 } };

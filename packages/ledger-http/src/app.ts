@@ -116,6 +116,8 @@ export interface AppDeps {
   bus?: Bus;
   /** Their subjects on that bus (default SUBJECTS). */
   subjects?: { appended: string; checkpoint: string };
+  /** More routes (the lineage API), registered after the read routes under the same error contract and limits. */
+  registerExtra?: (r: ZodRouter) => void;
 }
 
 export interface StandaloneApp {
@@ -634,6 +636,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
       },
     );
   }
+
+  if (deps.registerExtra) deps.registerExtra(r);
 
   // ---- operations
 

@@ -3,6 +3,7 @@
 import { namespacedSubjects } from '@civic-ledger/bus';
 import { NatsBus } from '@civic-ledger/bus-nats';
 import { buildApp, StoreLogView, type StandaloneApp } from '@civic-ledger/ledger-http';
+import { LineageFollower, registerLineageRoutes } from '@civic-ledger/lineage-http';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
 import type { FastifyServerOptions } from 'fastify';
 import type { QueryConfig } from './config.ts';
@@ -11,6 +12,8 @@ export interface RunningQuery extends StandaloneApp {
   url: string;
   store: MongoStore;
   view: StoreLogView;
+  /** The lineage index behind /v1/lineage: follows the store on a timer and before each query. */
+  lineage: LineageFollower;
   close(): Promise<void>;
 }
 
@@ -21,9 +24,13 @@ export async function startQuery(
   const store = await MongoStore.connect(config.mongoUrl, config.database);
   let nats: NatsBus | undefined;
   let view: StoreLogView | undefined;
+  let lineage: LineageFollower | undefined;
   try {
     if (config.natsServers)
       nats = await NatsBus.connect({ servers: config.natsServers, name: 'civic-ledger-query' });
+    // The sequencer appends in another process: the index reads the head again every second,
+    // and a query first indexes up to the size the log view knows.
+    const follower = (lineage = await LineageFollower.open(store, { intervalMs: 1000 }));
     const built = await buildApp(
       {
         origin: config.origin,
@@ -40,9 +47,12 @@ export async function startQuery(
         ledger: (view = await StoreLogView.open(store)),
         store,
         ...(nats ? { bus: nats, subjects: namespacedSubjects(config.namespace) } : {}),
+        // No log key here (only the sequencer signs), so no partial bundles: see lineage-http README.
+        registerExtra: (r) => registerLineageRoutes(r, { follower, store, logSize: () => view?.size ?? 0 }),
       },
     );
     const { app } = built;
+    follower.onError = (e) => app.log.warn({ err: e }, 'lineage index catch-up failed');
     const url = await app.listen({ host: config.host, port: config.port });
     const logView = view;
     let closed: Promise<void> | undefined;
@@ -56,12 +66,14 @@ export async function startQuery(
           clearTimeout(timer);
         }
         logView.close();
+        follower.close();
         await nats?.close();
         await store.close();
       })());
-    return Object.assign(built, { url, store, view: logView, close });
+    return Object.assign(built, { url, store, view: logView, lineage: follower, close });
   } catch (e) {
     view?.close();
+    lineage?.close();
     await nats?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw e;

@@ -16,12 +16,15 @@ import { ed25519Signer } from '@civic-ledger/signed-note';
 import { SqliteStore } from '@civic-ledger/storage';
 import type { FastifyServerOptions } from 'fastify';
 import { buildApp, ledgerPublishers, type StandaloneApp } from '@civic-ledger/ledger-http';
+import { LineageFollower, registerLineageRoutes } from '@civic-ledger/lineage-http';
 import type { ServiceConfig } from './config.ts';
 
 export interface RunningService extends StandaloneApp {
   ledger: Ledger;
   bus: MemoryBus;
   store: SqliteStore;
+  /** The lineage index behind /v1/lineage, kept current on every append. */
+  lineage: LineageFollower;
   logKey: SigningKey;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
@@ -46,6 +49,9 @@ export async function startService(
   const store = new SqliteStore({ path: join(config.dataDir, 'ledger.db') });
   // The in-process bus: appended entries and checkpoints, published after the commit.
   const bus = new MemoryBus();
+  const publishers = ledgerPublishers(bus);
+  // Set once the index is built; appends before that are in the build.
+  let lineage: LineageFollower | undefined;
   let ledger: Ledger;
   try {
     ledger = await Ledger.open({
@@ -54,9 +60,21 @@ export async function startService(
       logSigner: ed25519Signer(logKey),
       operatorKey: config.operatorKey,
       checkpoints: config.checkpoints,
-      ...ledgerPublishers(bus),
+      ...publishers,
+      onAppended: (entries) => {
+        publishers.onAppended(entries);
+        lineage?.notify();
+      },
     });
   } catch (e) {
+    await store.close();
+    throw e;
+  }
+  let follower: LineageFollower;
+  try {
+    lineage = follower = await LineageFollower.open(store);
+  } catch (e) {
+    await ledger.close();
     await store.close();
     throw e;
   }
@@ -70,10 +88,23 @@ export async function startService(
       logLevel: config.logLevel,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     },
-    { ledger, store, logKey, bus },
+    {
+      ledger,
+      store,
+      logKey,
+      bus,
+      registerExtra: (r) =>
+        registerLineageRoutes(r, {
+          follower,
+          store,
+          logSize: () => ledger.size,
+          bundle: { logKey: formatVerifierKey(logKey), origin: config.origin },
+        }),
+    },
   );
   const { app } = built;
   if (created) app.log.info({ path: config.logKeyFile }, 'created a new log key');
+  follower.onError = (e) => app.log.warn({ err: e }, 'lineage index catch-up failed');
   app.log.info(
     { origin: config.origin, logVerifierKey: formatVerifierKey(logKey), size: ledger.size },
     'ledger open',
@@ -101,5 +132,5 @@ export async function startService(
       await bus.close();
       await store.close();
     })());
-  return Object.assign(built, { ledger, store, logKey, bus, url, close });
+  return Object.assign(built, { ledger, store, logKey, bus, lineage: follower, url, close });
 }

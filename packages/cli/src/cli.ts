@@ -40,6 +40,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: 'fetch and verify the inclusion proof of one event',
     load: () => import('./commands/proof.ts') as Promise<{ command: Command }>,
   },
+  lineage: {
+    summary: 'ask where data came from and where it went: trace, footprint, flows, export, bundle',
+    load: () => import('./commands/lineage.ts') as Promise<{ command: Command }>,
+  },
   migrate: {
     summary: 'copy a standalone log into MongoDB (verified first with --log-key), prove it equal',
     load: () => import('./commands/migrate.ts') as Promise<{ command: Command }>,

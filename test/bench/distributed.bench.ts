@@ -110,7 +110,9 @@ async function distributedRate(b: Brokers, events: ReturnType<typeof chainEvents
     CIVIC_LEDGER_SUBMISSION_PARTITIONS: String(PARTITIONS),
     CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: '1000',
     CIVIC_LEDGER_DEPENDENCY_WAIT_MS: '30000',
-    ...(process.env['BENCH_PROFILE_DIR'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}` } : {}),
+    ...(process.env['BENCH_PROFILE_DIR']
+      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}` }
+      : {}),
   });
   const store = await MongoStore.connect(b.mongodb, d.database);
   try {

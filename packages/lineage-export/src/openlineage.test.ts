@@ -13,7 +13,7 @@ import {
   type OpenLineageRunEvent,
 } from './index.ts';
 
-const SPECS = fileURLToPath(new URL('../../../../shared/specs/openlineage/', import.meta.url));
+const SPECS = fileURLToPath(new URL('../../../specs/openlineage/', import.meta.url));
 const CORE_ID = 'https://openlineage.io/spec/2-0-2/OpenLineage.json';
 const load = (path: string): Record<string, unknown> =>
   JSON.parse(readFileSync(SPECS + path, 'utf8')) as Record<string, unknown>;

@@ -14,7 +14,7 @@ import {
   type ProvDocument,
 } from './index.ts';
 
-const SPECS = fileURLToPath(new URL('../../../../shared/specs/prov/', import.meta.url));
+const SPECS = fileURLToPath(new URL('../../../specs/prov/', import.meta.url));
 const load = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(SPECS + name, 'utf8')) as Record<string, unknown>;
 

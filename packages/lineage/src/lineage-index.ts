@@ -102,6 +102,15 @@ export class LineageIndex {
     return this.#g.typedBytes;
   }
 
+  /** The latest movement (highest ledger index) whose dataset is `datasetId`, if any. */
+  latestEventOf(datasetId: string): { eventHash: string; index: number } | undefined {
+    const g = this.#g;
+    const id = g.strings.lookup(datasetId);
+    const list = id < 0 ? undefined : g.datasetList.get(id);
+    if (list === undefined) return undefined;
+    return { eventHash: g.events.hex(list[1]), index: g.index[list[1]]! };
+  }
+
   /** Reads and indexes the store's leaves from `size` up to its head (or `options.size`). */
   async catchUp(store: LeafSource, options: Omit<BuildOptions, 'checkLeaves'> = {}): Promise<void> {
     const target = options.size ?? (await store.head()).size;

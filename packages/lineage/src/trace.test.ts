@@ -320,6 +320,18 @@ describe('trace', () => {
 });
 
 describe('LineageIndex', () => {
+  it('names the latest movement of a dataset, and nothing for a dataset it never saw', () => {
+    const specs: Spec[] = [
+      { name: 'A', type: 'collect', dataset: 'agency/counts' },
+      { name: 'B', type: 'derive', inputs: ['A'], dataset: 'agency/summary' },
+      { name: 'C', type: 'collect', dataset: 'agency/counts' },
+    ];
+    const { index, h } = indexOf(specs);
+    expect(index.latestEventOf('agency/counts')).toEqual({ eventHash: h('C'), index: 2 });
+    expect(index.latestEventOf('agency/summary')).toEqual({ eventHash: h('B'), index: 1 });
+    expect(index.latestEventOf('agency/unknown')).toBeUndefined();
+  });
+
   it('counts governance leaves in its size but makes no node of them', () => {
     const t = indexOf([{ name: 'R', type: 'register' }, ...DIAMOND]);
     expect(t.index.size).toBe(6);

@@ -27,6 +27,10 @@ export const envSchema = z.object({
   CIVIC_LEDGER_RATE_LIMIT_PER_MINUTE: int(0).default(6000),
   CIVIC_LEDGER_KEY_RATE_LIMIT_PER_MINUTE: int(0).default(6000),
   CIVIC_LEDGER_SHUTDOWN_TIMEOUT_MS: int(0).default(10_000),
+  /** OpenLineage ingest: a JSON file of pipelines ({ token, ...mapping }); off when unset. */
+  CIVIC_LEDGER_OPENLINEAGE_PIPELINES_FILE: z.string().min(1).optional(),
+  /** The gateway's private key file (signs the derive events it attests). */
+  CIVIC_LEDGER_OPENLINEAGE_GATEWAY_KEY_FILE: z.string().min(1).optional(),
 });
 
 export interface ServiceConfig {
@@ -44,10 +48,23 @@ export interface ServiceConfig {
   rateLimitPerMinute: number;
   keyRateLimitPerMinute: number;
   shutdownTimeoutMs: number;
+  /** OpenLineage ingest (POST /api/v1/lineage), when both files are configured. */
+  openLineage?: { pipelinesFile: string; gatewayKeyFile: string };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
   const e = parseEnv(envSchema, env);
+  const pipelines = e.CIVIC_LEDGER_OPENLINEAGE_PIPELINES_FILE;
+  const gatewayKey = e.CIVIC_LEDGER_OPENLINEAGE_GATEWAY_KEY_FILE;
+  if ((pipelines === undefined) !== (gatewayKey === undefined)) {
+    const missing =
+      pipelines === undefined
+        ? 'CIVIC_LEDGER_OPENLINEAGE_PIPELINES_FILE'
+        : 'CIVIC_LEDGER_OPENLINEAGE_GATEWAY_KEY_FILE';
+    throw new ConfigError([
+      { variable: missing, rule: 'required when the other OpenLineage variable is set' },
+    ]);
+  }
   const dataDir = resolve(e.CIVIC_LEDGER_DATA_DIR);
   return {
     dataDir,
@@ -64,5 +81,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerMinute: e.CIVIC_LEDGER_RATE_LIMIT_PER_MINUTE,
     keyRateLimitPerMinute: e.CIVIC_LEDGER_KEY_RATE_LIMIT_PER_MINUTE,
     shutdownTimeoutMs: e.CIVIC_LEDGER_SHUTDOWN_TIMEOUT_MS,
+    ...(pipelines !== undefined && gatewayKey !== undefined
+      ? { openLineage: { pipelinesFile: resolve(pipelines), gatewayKeyFile: resolve(gatewayKey) } }
+      : {}),
   };
 }

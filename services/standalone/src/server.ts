@@ -1,7 +1,7 @@
 // Opens the store and the ledger, builds the app and listens; `close()` shuts down in order:
 // stop intake (503 CLOSING), drain in-flight requests, close the ledger (its queued batches
 // commit), close the store.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   formatVerifierKey,
@@ -17,6 +17,15 @@ import { SqliteStore } from '@civic-ledger/storage';
 import type { FastifyServerOptions } from 'fastify';
 import { buildApp, ledgerPublishers, type StandaloneApp } from '@civic-ledger/ledger-http';
 import { LineageFollower, registerLineageRoutes } from '@civic-ledger/lineage-http';
+import { chainKey } from '@civic-ledger/chain';
+import {
+  pipelineMapping,
+  registerOpenLineageIngest,
+  type PipelineMapping,
+} from '@civic-ledger/openlineage-ingest';
+import { signReceipt } from '@civic-ledger/receipts';
+import { ConfigError } from '@civic-ledger/service-config';
+import { z } from 'zod';
 import type { ServiceConfig } from './config.ts';
 
 export interface RunningService extends StandaloneApp {
@@ -38,6 +47,39 @@ export function loadLogKey(path: string, name: string): { key: SigningKey; creat
   const key = generateSigningKey(name);
   writeSigningKeyFile(path, key);
   return { key, created: true };
+}
+
+/**
+ * Reads the OpenLineage pipelines file (a JSON array of `{ token, ...mapping }`) and the
+ * gateway key. A wrong file is a ConfigError naming the variable and the rule; tokens are
+ * never part of a message.
+ */
+function loadOpenLineage(files: { pipelinesFile: string; gatewayKeyFile: string }): {
+  pipelines: Map<string, PipelineMapping>;
+  gatewayKey: SigningKey;
+} {
+  const variable = 'CIVIC_LEDGER_OPENLINEAGE_PIPELINES_FILE';
+  const entry = pipelineMapping.extend({ token: z.string().min(16, 'a token of at least 16 characters') });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(files.pipelinesFile, 'utf8'));
+  } catch (e) {
+    throw new ConfigError([
+      { variable, rule: `a readable JSON file (${(e as Error).message.split('\n')[0]})` },
+    ]);
+  }
+  const parsed = z.array(entry).min(1).safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    const where = i.path.filter((p) => p !== 'token').join('.');
+    throw new ConfigError([{ variable, rule: `${where || '(file)'}: ${i.message}` }]);
+  }
+  const pipelines = new Map<string, PipelineMapping>();
+  for (const { token, ...mapping } of parsed.data) pipelines.set(token, mapping);
+  return {
+    pipelines,
+    gatewayKey: readSigningKeyFile(files.gatewayKeyFile),
+  };
 }
 
 export async function startService(
@@ -79,6 +121,15 @@ export async function startService(
     throw e;
   }
   const perMinute = (max: number) => (max === 0 ? null : { max, windowMs: 60_000 });
+  let openLineage: ReturnType<typeof loadOpenLineage> | undefined;
+  try {
+    openLineage = config.openLineage ? loadOpenLineage(config.openLineage) : undefined;
+  } catch (e) {
+    follower.close();
+    await ledger.close();
+    await store.close();
+    throw e;
+  }
   const built = await buildApp(
     {
       origin: config.origin,
@@ -93,13 +144,41 @@ export async function startService(
       store,
       logKey,
       bus,
-      registerExtra: (r) =>
+      registerExtra: (r) => {
         registerLineageRoutes(r, {
           follower,
           store,
           logSize: () => ledger.size,
           bundle: { logKey: formatVerifierKey(logKey), origin: config.origin },
-        }),
+        });
+        if (openLineage) {
+          registerOpenLineageIngest(r, {
+            pipelines: openLineage.pipelines,
+            signer: openLineage.gatewayKey,
+            // Receipts go back to the pipeline signed with the log key, as on /v1/events.
+            submit: async (items) =>
+              (await ledger.submit(items)).map((x) =>
+                x.ok
+                  ? {
+                      ...x,
+                      receipt: signReceipt(logKey, x.receipt, {
+                        origin: config.origin,
+                        checkpointWithinMs: config.checkpoints.maxDelayMs,
+                      }),
+                    }
+                  : x,
+              ),
+            chainState: async (emitter, stream) => {
+              const head = await store.getChainHead(chainKey(emitter, stream));
+              return head ? { seq: head.seq, prev: head.eventHash } : { seq: 0, prev: '0'.repeat(64) };
+            },
+            latestEventOf: async (datasetId) => {
+              await follower.catchUp();
+              return follower.index.latestEventOf(datasetId)?.eventHash;
+            },
+          });
+        }
+      },
     },
   );
   const { app } = built;

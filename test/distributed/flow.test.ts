@@ -2,6 +2,7 @@
 // HTTP to ingest, produced straight to Kafka by a plain kafkajs producer (as an agency's own
 // system would), and published on NATS JetStream by an edge device all land in the
 // MongoDB-backed log in chain order, and `civic-ledger verify` against the query service passes.
+import { join } from 'node:path';
 import { cli } from '@civic-ledger/cli/harness';
 import { bootstrapEvents, TestEmitter, type TestSubmission } from '@civic-ledger/ledger-core/testing';
 import { jetstream } from '@nats-io/jetstream';
@@ -134,6 +135,38 @@ describe.skipIf(!brokers)('distributed mode on Kafka, NATS JetStream and MongoDB
     expect(v.code, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toMatch(new RegExp(`^OK: ${total} entries`));
   }, 180_000);
+
+  it('serves lineage from MongoDB: a partial bundle of an answer verifies offline with the pinned key', async () => {
+    const out = join(d.dir, 'lineage-bundle');
+    const r = await cli([
+      'lineage',
+      'bundle',
+      '--url',
+      query.url,
+      '--log-key',
+      d.logVerifierKey,
+      '--origin',
+      d.origin,
+      '--dataset',
+      datasetId(viaHttp.org),
+      '--direction',
+      'upstream',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const v = await cli([
+      'verify',
+      '--bundle',
+      out,
+      '--log-key',
+      d.logVerifierKey,
+      '--origin',
+      d.origin,
+      '--no-save',
+    ]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+  }, 60_000);
 
   it('answers 202 at once with a submission id, and the receipt can be polled', async () => {
     const e = viaHttp.next(collect(viaHttp.org, 99));

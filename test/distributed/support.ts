@@ -156,6 +156,8 @@ export function deployment(
     CIVIC_LEDGER_ORIGIN: origin,
     CIVIC_LEDGER_LOG_KEY_FILE: logKeyFile,
     CIVIC_LEDGER_OPERATOR_KEY: operatorKey,
+    // The query service offers lineage bundles with the log's public key.
+    CIVIC_LEDGER_LOG_VERIFIER_KEY: formatVerifierKey(logKey),
     CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: '200',
     // A gap nobody fills is refused after 3 s instead of 10.
     CIVIC_LEDGER_DEPENDENCY_WAIT_MS: '3000',

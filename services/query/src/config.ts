@@ -1,5 +1,13 @@
 // The query service's environment (see README).
-import { envInt, logLevel, logOrigin, mongoUrl, natsUrls, parseEnv } from '@civic-ledger/service-config';
+import {
+  envInt,
+  logLevel,
+  logOrigin,
+  mongoUrl,
+  natsUrls,
+  parseEnv,
+  verifierKeyText,
+} from '@civic-ledger/service-config';
 import { z } from 'zod';
 
 export const queryEnvSchema = z.object({
@@ -15,6 +23,8 @@ export const queryEnvSchema = z.object({
   /** Optional: live notifications (/v1/notifications) come from NATS. */
   CIVIC_LEDGER_NATS_URL: natsUrls.optional(),
   CIVIC_LEDGER_ORIGIN: logOrigin.default('civic-ledger.localhost/log'),
+  /** The log's public key (verifier key text): enables partial evidence bundles of lineage answers. */
+  CIVIC_LEDGER_LOG_VERIFIER_KEY: verifierKeyText.optional(),
   CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: envInt(10).default(1000),
   CIVIC_LEDGER_HOST: z.string().min(1).default('127.0.0.1'),
   CIVIC_LEDGER_PORT: envInt(0, 65535).default(8083),
@@ -30,6 +40,8 @@ export interface QueryConfig {
   database: string;
   natsServers: string[] | undefined;
   origin: string;
+  /** The log's public key; bundles of lineage answers are offered when it is set. */
+  logVerifierKey: string | undefined;
   checkpointWithinMs: number;
   host: string;
   port: number;
@@ -46,6 +58,7 @@ export function loadQueryConfig(env: Record<string, string | undefined> = proces
     database: e.CIVIC_LEDGER_MONGODB_DATABASE,
     natsServers: e.CIVIC_LEDGER_NATS_URL,
     origin: e.CIVIC_LEDGER_ORIGIN,
+    logVerifierKey: e.CIVIC_LEDGER_LOG_VERIFIER_KEY?.trim(),
     checkpointWithinMs: e.CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS,
     host: e.CIVIC_LEDGER_HOST,
     port: e.CIVIC_LEDGER_PORT,

@@ -47,8 +47,16 @@ export async function startQuery(
         ledger: (view = await StoreLogView.open(store)),
         store,
         ...(nats ? { bus: nats, subjects: namespacedSubjects(config.namespace) } : {}),
-        // No log key here (only the sequencer signs), so no partial bundles: see lineage-http README.
-        registerExtra: (r) => registerLineageRoutes(r, { follower, store, logSize: () => view?.size ?? 0 }),
+        // Bundles need only the log's public key (to check the checkpoints they carry).
+        registerExtra: (r) =>
+          registerLineageRoutes(r, {
+            follower,
+            store,
+            logSize: () => view?.size ?? 0,
+            ...(config.logVerifierKey
+              ? { bundle: { logKey: config.logVerifierKey, origin: config.origin } }
+              : {}),
+          }),
       },
     );
     const { app } = built;

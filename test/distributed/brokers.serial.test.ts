@@ -5,11 +5,17 @@
 // vitest project, see vitest.config.ts).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { cli } from '@civic-ledger/cli/harness';
 import { bootstrapEvents, TestEmitter, type TestSubmission } from '@civic-ledger/ledger-core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, datasetId, http, sleep, sourceId } from '../standalone/support.ts';
-import { deployment, findBrokers, waitReady, type Deployment, type ServiceProcess } from './support.ts';
+import {
+  deployment,
+  findBrokers,
+  type Deployment,
+  type ServiceProcess,
+  verifyThroughQuery,
+  waitReady,
+} from './support.ts';
 
 const brokers = await findBrokers();
 const INFRA = fileURLToPath(new URL('../../infra/local/', import.meta.url));
@@ -120,18 +126,7 @@ describe.skipIf(!brokers)('ingest while a broker is down (real processes, real b
       const r = await http(query.url, 'GET', `/v1/events/${e.hash}`);
       expect(r.status, e.hash).toBe(200);
     }
-    const v = await cli([
-      'verify',
-      '--url',
-      query.url,
-      '--log-key',
-      d.logVerifierKey,
-      '--until',
-      'head',
-      '--no-save',
-      '--origin',
-      d.origin,
-    ]);
+    const v = await verifyThroughQuery(d, query.url);
     expect(v.code, v.stdout + v.stderr).toBe(0);
   }, 300_000);
 });

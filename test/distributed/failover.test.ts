@@ -1,11 +1,10 @@
 // Two sequencers on the same partitions; the lease holder is killed with SIGKILL in the middle
 // of the stream. The standby takes over: one log, no fork, no gap, no duplicate, and every
 // event that got a receipt is in the log at the index its receipt names.
-import { cli } from '@civic-ledger/cli/harness';
 import { bootstrapEvents, TestEmitter, type TestSubmission } from '@civic-ledger/ledger-core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, datasetId, http, sleep, sourceId } from '../standalone/support.ts';
-import { deployment, findBrokers, waitReady, type Deployment } from './support.ts';
+import { deployment, findBrokers, type Deployment, verifyThroughQuery, waitReady } from './support.ts';
 
 const brokers = await findBrokers();
 
@@ -115,18 +114,7 @@ describe.skipIf(!brokers)('sequencer failover (real processes)', () => {
     // SIGTERM: the new writer finishes its batch, releases the lease and exits 0.
     expect(await b.stop()).toBe(0);
     expect(b.logs().some((l) => l['msg'] === 'stopped writing')).toBe(true);
-    const v = await cli([
-      'verify',
-      '--url',
-      query.url,
-      '--log-key',
-      d.logVerifierKey,
-      '--until',
-      'head',
-      '--no-save',
-      '--origin',
-      d.origin,
-    ]);
+    const v = await verifyThroughQuery(d, query.url);
     expect(v.code, v.stdout + v.stderr).toBe(0);
   }, 240_000);
 });

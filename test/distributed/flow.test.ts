@@ -10,7 +10,14 @@ import { connect } from '@nats-io/transport-node';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, datasetId, http, sleep, sourceId } from '../standalone/support.ts';
-import { deployment, findBrokers, waitReady, type Deployment, type ServiceProcess } from './support.ts';
+import {
+  deployment,
+  findBrokers,
+  type Deployment,
+  type ServiceProcess,
+  verifyThroughQuery,
+  waitReady,
+} from './support.ts';
 
 const brokers = await findBrokers();
 
@@ -120,18 +127,7 @@ describe.skipIf(!brokers)('distributed mode on Kafka, NATS JetStream and MongoDB
     }
 
     // The independent verifier, pinned to the log key, against the query service.
-    const v = await cli([
-      'verify',
-      '--url',
-      query.url,
-      '--log-key',
-      d.logVerifierKey,
-      '--until',
-      'head',
-      '--no-save',
-      '--origin',
-      d.origin,
-    ]);
+    const v = await verifyThroughQuery(d, query.url);
     expect(v.code, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toMatch(new RegExp(`^OK: ${total} entries`));
   }, 180_000);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSigningKey, formatVerifierKey, writeSigningKeyFile } from '@civic-ledger/crypto';
+import { cli, type CliRun } from '@civic-ledger/cli/harness';
 import { findService } from '@civic-ledger/test-services';
 import { freePort, http, sleep } from '../standalone/support.ts';
 
@@ -187,4 +188,20 @@ export function deployment(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `civic-ledger verify` of the whole log (up to its head) through the query service, pinned to the log key. */
+export function verifyThroughQuery(d: Deployment, queryUrl: string): Promise<CliRun> {
+  return cli([
+    'verify',
+    '--url',
+    queryUrl,
+    '--log-key',
+    d.logVerifierKey,
+    '--until',
+    'head',
+    '--no-save',
+    '--origin',
+    d.origin,
+  ]);
 }

@@ -27,6 +27,14 @@ export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trac
 /** `mongodb://` or `mongodb+srv://` URL. */
 export const mongoUrl = z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'a mongodb:// URL');
 
+/** Prefix of every topic and subject of one log (several logs may share the brokers). */
+export const busNamespace = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, '1 to 32 of a-z 0-9 - (not starting with -)');
+
+/** A MongoDB database name for one log. */
+export const databaseName = z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, '1 to 63 of A-Z a-z 0-9 _ -');
+
 /** Comma-separated host:port list. */
 export const brokerList = z
   .string()

@@ -1,12 +1,17 @@
 // The ingest service's environment (see README): where Kafka and NATS are, where to listen.
-import { brokerList, envInt, logLevel, logOrigin, natsUrls, parseEnv } from '@civic-ledger/service-config';
+import {
+  brokerList,
+  busNamespace,
+  envInt,
+  logLevel,
+  logOrigin,
+  natsUrls,
+  parseEnv,
+} from '@civic-ledger/service-config';
 import { z } from 'zod';
 
 export const ingestEnvSchema = z.object({
-  CIVIC_LEDGER_NAMESPACE: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, '1 to 32 of a-z 0-9 - (not starting with -)')
-    .optional(),
+  CIVIC_LEDGER_NAMESPACE: busNamespace.optional(),
   CIVIC_LEDGER_KAFKA_BROKERS: brokerList,
   CIVIC_LEDGER_NATS_URL: natsUrls,
   CIVIC_LEDGER_HOST: z.string().min(1).default('127.0.0.1'),

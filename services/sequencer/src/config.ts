@@ -3,6 +3,8 @@
 // over signs with the same key.
 import {
   brokerList,
+  busNamespace,
+  databaseName,
   envInt,
   logLevel,
   logOrigin,
@@ -15,15 +17,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 
 export const sequencerEnvSchema = z.object({
-  CIVIC_LEDGER_NAMESPACE: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, '1 to 32 of a-z 0-9 - (not starting with -)')
-    .optional(),
+  CIVIC_LEDGER_NAMESPACE: busNamespace.optional(),
   CIVIC_LEDGER_MONGODB_URL: mongoUrl,
-  CIVIC_LEDGER_MONGODB_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,63}$/, '1 to 63 of A-Z a-z 0-9 _ -')
-    .default('civic_ledger'),
+  CIVIC_LEDGER_MONGODB_DATABASE: databaseName.default('civic_ledger'),
   CIVIC_LEDGER_KAFKA_BROKERS: brokerList,
   CIVIC_LEDGER_NATS_URL: natsUrls,
   CIVIC_LEDGER_ORIGIN: logOrigin.default('civic-ledger.localhost/log'),

@@ -22,8 +22,8 @@ import { runInNewContext } from 'node:vm';
 import { DATASET, generateDemoCity, type DemoCity } from '@civic-ledger/demo-city';
 import { encodeLeaf } from '@civic-ledger/leaf';
 import { CompactRange, hashLeaf, newNodeBatch } from '@civic-ledger/merkle';
-import { canonicalEventText, type Event } from '@civic-ledger/schemas';
-import { SqliteStore, type LedgerStore } from '@civic-ledger/storage';
+import { canonicalEventText, isMovement, type Event } from '@civic-ledger/schemas';
+import { SqliteStore, type LedgerStore, type LineageLink } from '@civic-ledger/storage';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
 import { MongoClient } from 'mongodb';
 import { LineageIndex, trace, type TraceQuery } from '@civic-ledger/lineage';
@@ -64,8 +64,10 @@ async function writeCity(store: LedgerStore, c: DemoCity, label: string): Promis
   const start = performance.now();
   for (const batch of c.batchesSync()) {
     const nodes = newNodeBatch();
+    const lineage: LineageLink[] = [];
     const leaves = batch.map((s) => {
       const e = s.event as Event;
+      if (isMovement(e)) for (const input of new Set(e.inputs)) lineage.push({ index: n, input });
       const leaf = encodeLeaf({
         index: n,
         admitted,
@@ -75,7 +77,13 @@ async function writeCity(store: LedgerStore, c: DemoCity, label: string): Promis
       range.append(hashLeaf(leaf), nodes);
       return { index: n++, leaf, eventHash: s.hash, chain: `${e.emitter}/${e.stream}`, seq: e.seq };
     });
-    await store.append(lease, n - leaves.length, { leaves, nodes, registry: [], rootHash: range.root() });
+    await store.append(lease, n - leaves.length, {
+      leaves,
+      nodes,
+      registry: [],
+      lineage,
+      rootHash: range.root(),
+    });
     if (n - reported >= c.size / 5 || n === c.size) {
       reported = n;
       log(

@@ -147,7 +147,7 @@ async function storeAppendRates(
         seq: e.seq,
       });
     }
-    const batch: AppendBatch = { leaves, nodes, registry: [], rootHash: range.root() };
+    const batch: AppendBatch = { leaves, nodes, registry: [], lineage: [], rootHash: range.root() };
     const wanted = [...hashes.slice(Math.max(0, i - 64), i), ...hashes.slice(i, i + 536)];
     let t = performance.now();
     await store.getLeavesByEventHash(wanted);

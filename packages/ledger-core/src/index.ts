@@ -9,6 +9,7 @@ export {
   type SubmitResult,
 } from './ledger.ts';
 export { LedgerError, type LedgerErrorCode } from './errors.ts';
+export { lineageLinks } from './lineage-links.ts';
 export {
   isGenesisKeyEvent,
   Registry,

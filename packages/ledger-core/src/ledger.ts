@@ -31,10 +31,12 @@ import {
   type AppendBatch,
   type LeafRecord,
   type LedgerStore,
+  type LineageLink,
   type RegistryRecord,
   type WriterLease,
 } from '@civic-ledger/storage';
 import { LedgerError } from './errors.ts';
+import { lineageLinks } from './lineage-links.ts';
 import {
   isGenesisKeyEvent,
   Registry,
@@ -133,6 +135,7 @@ interface BatchState {
   leaves: LeafRecord[];
   appended: AppendedEntry[];
   registryRecords: RegistryRecord[];
+  lineage: LineageLink[];
   nodes: { ids: number[]; hashes: Uint8Array[] };
 }
 
@@ -146,6 +149,7 @@ function snapshot(s: BatchState): BatchState {
     leaves: [...s.leaves],
     appended: [...s.appended],
     registryRecords: [...s.registryRecords],
+    lineage: [...s.lineage],
     nodes: { ids: [...s.nodes.ids], hashes: [...s.nodes.hashes] },
   };
 }
@@ -454,6 +458,7 @@ export class Ledger {
       leaves: [],
       appended: [],
       registryRecords: [],
+      lineage: [],
       nodes: newNodeBatch(),
     };
     const duplicates: { ui: number; i: number; hash: string }[] = [];
@@ -501,6 +506,7 @@ export class Ledger {
         leaves: state.leaves,
         nodes: state.nodes,
         registry: state.registryRecords,
+        lineage: state.lineage,
         rootHash: state.range.root(),
       };
       try {
@@ -618,6 +624,7 @@ export class Ledger {
     const leafHash = hashLeaf(leaf);
     state.range.append(leafHash, state.nodes);
     state.leaves.push({ index, leaf, eventHash: d.hash, chain, seq: e.seq });
+    state.lineage.push(...lineageLinks(e, index));
     for (const rec of effects) {
       state.registry.apply(rec);
       state.registryRecords.push(rec);

@@ -6,8 +6,9 @@ import { chainKey } from '@civic-ledger/chain';
 import { decodeLeaf } from '@civic-ledger/leaf';
 import { CompactRange, hashLeaf, newNodeBatch } from '@civic-ledger/merkle';
 import { validateEvent } from '@civic-ledger/schemas';
-import type { LedgerStore, LeafRecord, RegistryRecord } from '@civic-ledger/storage';
+import type { LedgerStore, LeafRecord, LineageLink, RegistryRecord } from '@civic-ledger/storage';
 import { LedgerError } from './errors.ts';
+import { lineageLinks } from './lineage-links.ts';
 import { deadLocalOwner } from './ledger.ts';
 import { Registry, registryEffects } from './registry.ts';
 
@@ -37,6 +38,7 @@ export async function rebuildDerived(
     const nodes = newNodeBatch();
     const leaves: LeafRecord[] = [];
     const records: RegistryRecord[] = [];
+    const lineage: LineageLink[] = [];
     for (const s of stored) {
       let event;
       try {
@@ -50,6 +52,7 @@ export async function rebuildDerived(
           chain: chainKey(event.emitter, event.stream),
           seq: event.seq,
         });
+        lineage.push(...lineageLinks(event, s.index));
         const effects = registryEffects(event, s.index, registry);
         for (const r of effects) registry.apply(r);
         records.push(...effects);
@@ -63,7 +66,7 @@ export async function rebuildDerived(
       }
       range.append(hashLeaf(s.leaf), nodes);
     }
-    await store.writeDerived(lease, { leaves, nodes, registry: records, rootHash: range.root() });
+    await store.writeDerived(lease, { leaves, nodes, registry: records, lineage, rootHash: range.root() });
     options.onProgress?.(Math.min(head.size, from + chunk), head.size);
   }
   if (toHex(range.root()) !== toHex(head.rootHash)) {

@@ -7,6 +7,15 @@ export {
   type Incompleteness,
   type IncompleteReason,
 } from './trace.ts';
+export {
+  traceInStore,
+  storeTraceQuerySchema,
+  type LineageStore,
+  type StoreLineageNode,
+  type StoreTraceQuery,
+  type StoreTraceResult,
+  type StoreTraceOptions,
+} from './store-trace.ts';
 export { footprint, type FootprintResult, type FootprintOrganization } from './footprint.ts';
 export { flows, type Flow, type FlowsResult } from './flows.ts';
 export {

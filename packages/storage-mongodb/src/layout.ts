@@ -11,6 +11,7 @@ import {
   type CheckpointRecord,
   type LeafRecord,
   type LedgerHead,
+  type LineageLink,
   type RegistryRecord,
 } from '@civic-ledger/storage';
 import { Binary } from 'mongodb';
@@ -56,6 +57,8 @@ export interface LeafDoc {
   /** Node hashes this leaf completes, by level: '0' its leaf hash, '1'.. perfect subtrees. */
   n?: Record<string, Binary>;
   r?: RegistryDoc[];
+  /** Input event hashes (movements only), for downstream lineage lookups. */
+  i?: string[];
 }
 
 export interface CheckpointDoc {
@@ -65,6 +68,17 @@ export interface CheckpointDoc {
 }
 
 export const HASH_BYTES = 32;
+
+/** A batch's lineage links by the leaf they belong to. */
+export function groupLineage(links: readonly LineageLink[]): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const l of links) {
+    const list = out.get(l.index);
+    if (list === undefined) out.set(l.index, [l.input]);
+    else if (!list.includes(l.input)) list.push(l.input);
+  }
+  return out;
+}
 
 export const claimKey = (version: number): string => String(version).padStart(16, '0');
 

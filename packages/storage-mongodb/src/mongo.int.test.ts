@@ -62,7 +62,7 @@ function bytesBatch(range: CompactRange, leaves: Uint8Array[]): AppendBatch {
       seq: start + i + 1,
     };
   });
-  return { leaves: records, nodes, registry: [], rootHash: range.root() };
+  return { leaves: records, nodes, registry: [], lineage: [], rootHash: range.root() };
 }
 
 describe.skipIf(url === undefined)('MongoStore', () => {

@@ -50,6 +50,7 @@ import {
   checkHead,
   claimKey,
   groupNodes,
+  groupLineage,
   groupRegistry,
   nodePlace,
   toChainEntry,
@@ -196,6 +197,7 @@ export class MongoStore implements LedgerStore {
     await this.#leaves.createIndex({ h: 1 }, { name: 'h', unique: true, sparse: true });
     await this.#leaves.createIndex({ c: 1, s: 1 }, { name: 'c_s', unique: true, sparse: true });
     await this.#leaves.createIndex({ 'r.id': 1 }, { name: 'r_id', sparse: true });
+    await this.#leaves.createIndex({ i: 1 }, { name: 'i', sparse: true });
     try {
       await this.#head.insertOne({
         _id: 'head',
@@ -340,6 +342,7 @@ export class MongoStore implements LedgerStore {
     await this.#beforeRows?.();
     const nodes = groupNodes(batch.nodes);
     const registry = groupRegistry(batch.registry);
+    const inputs = groupLineage(batch.lineage);
     const docs: LeafDoc[] = batch.leaves.map((l) => {
       const d: LeafDoc = {
         _id: l.index,
@@ -354,6 +357,8 @@ export class MongoStore implements LedgerStore {
       nodes.delete(l.index);
       const r = registry.get(l.index);
       if (r !== undefined) d.r = r;
+      const i = inputs.get(l.index);
+      if (i !== undefined) d.i = i;
       return d;
     });
     await this.#insertLeaves(lease.epoch, expectedSize, docs);
@@ -470,6 +475,18 @@ export class MongoStore implements LedgerStore {
     return docs.map(toLeaf);
   }
 
+  async getLeavesByInput(hashes: readonly string[]): Promise<LeafRecord[]> {
+    this.#open();
+    const wanted = [...new Set(hashes)].filter((h) => /^[0-9a-f]{64}$/.test(h));
+    if (wanted.length === 0) return [];
+    const size = (await this.#readHead()).size;
+    const docs = await this.#leaves
+      .find({ i: { $in: wanted }, _id: { $lt: size } }, { projection: { l: 1, h: 1, c: 1, s: 1 } })
+      .sort({ _id: 1 })
+      .toArray();
+    return docs.map(toLeaf);
+  }
+
   async getChainEntry(chain: string, seq: number): Promise<ChainEntry | undefined> {
     this.#open();
     const size = (await this.#readHead()).size;
@@ -564,7 +581,7 @@ export class MongoStore implements LedgerStore {
   async dropDerived(lease: WriterLease): Promise<void> {
     this.#open();
     await this.#requireEpoch(lease);
-    await this.#leaves.updateMany({}, { $unset: { h: '', c: '', s: '', n: '', r: '' } });
+    await this.#leaves.updateMany({}, { $unset: { h: '', c: '', s: '', n: '', r: '', i: '' } });
   }
 
   async writeDerived(lease: WriterLease, batch: AppendBatch): Promise<void> {
@@ -580,6 +597,7 @@ export class MongoStore implements LedgerStore {
     for (const [owner, levels] of groupNodes(batch.nodes))
       for (const [level, hash] of Object.entries(levels)) setOf(owner)[`n.${level}`] = hash;
     for (const [index, records] of groupRegistry(batch.registry)) setOf(index).r = records;
+    for (const [index, hashes] of groupLineage(batch.lineage)) setOf(index).i = hashes;
     if (sets.size === 0) return;
     const ops: AnyBulkWriteOperation<LeafDoc>[] = [...sets].map(([index, set]) => ({
       updateOne: { filter: { _id: index }, update: { $set: set } },

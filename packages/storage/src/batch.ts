@@ -25,6 +25,17 @@ export function checkBatch(expectedSize: number, batch: AppendBatch): void {
       throw new StorageError('BAD_BATCH', `registry record at ${r.index} outside the batch`);
     }
   }
+  for (const l of batch.lineage) {
+    if (l.index < expectedSize || l.index >= newSize) {
+      throw new StorageError('BAD_BATCH', `lineage link at ${l.index} outside the batch`);
+    }
+    if (!/^[0-9a-f]{64}$/.test(l.input)) {
+      throw new StorageError(
+        'BAD_BATCH',
+        `lineage link at ${l.index}: input must be 64 lower-case hex digits`,
+      );
+    }
+  }
   if (batch.rootHash.length !== 32) throw new StorageError('BAD_BATCH', 'root hash must be 32 bytes');
 }
 

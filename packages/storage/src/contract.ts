@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { CompactRange, hashLeaf, newNodeBatch } from '@civic-ledger/merkle';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StorageError } from './errors.ts';
-import type { AppendBatch, LedgerStore, RegistryRecord } from './types.ts';
+import type { AppendBatch, LedgerStore, LineageLink, RegistryRecord } from './types.ts';
 
 export interface ContractHooks {
   /** Runs after a batch's rows are written and before its head moves. */
@@ -28,23 +28,36 @@ const hex = (s: string) => createHash('sha256').update(s).digest('hex');
 export function syntheticBatch(
   range: CompactRange,
   n: number,
-  options: { chain?: string; tag?: string; registry?: (index: number) => RegistryRecord | undefined } = {},
+  options: {
+    chain?: string;
+    tag?: string;
+    registry?: (index: number) => RegistryRecord | undefined;
+    /** Input event hashes of the leaf at an index (written into the leaf as event.inputs). */
+    inputs?: (index: number) => readonly string[];
+  } = {},
 ): AppendBatch {
   const start = range.size;
   const chain = options.chain ?? 'org-a/main';
   const nodes = newNodeBatch();
   const leaves = [];
   const registry: RegistryRecord[] = [];
+  const lineage: LineageLink[] = [];
   for (let i = 0; i < n; i++) {
     const index = start + i;
-    const leaf = new TextEncoder().encode(`{"index":${index},"tag":"${options.tag ?? ''}"}`);
+    const inputs = options.inputs?.(index) ?? [];
+    for (const input of inputs) lineage.push({ index, input });
+    const event = inputs.length > 0 ? `,"event":{"inputs":${JSON.stringify(inputs)}}` : '';
+    const leaf = new TextEncoder().encode(`{"index":${index},"tag":"${options.tag ?? ''}"${event}}`);
     range.append(hashLeaf(leaf), nodes);
     leaves.push({ index, leaf, eventHash: hex(`${options.tag ?? ''}${index}`), chain, seq: index + 1 });
     const r = options.registry?.(index);
     if (r) registry.push(r);
   }
-  return { leaves, nodes, registry, rootHash: range.root() };
+  return { leaves, nodes, registry, lineage, rootHash: range.root() };
 }
+
+/** Two event hashes sharing their first 48 bits (the SQLite adapter's lookup key). */
+const twins = ['a'.repeat(12) + '0'.repeat(52), 'a'.repeat(12) + '1'.repeat(52)] as const;
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -284,6 +297,70 @@ export function describeStorageContract(
       expect(await store.getRegistry()).toEqual(batch.registry);
       expect((await store.getChainEntry('org-a/main', 2))?.index).toBe(1);
       expect((await store.getLeavesByEventHash([batch.leaves[4]!.eventHash]))[0]?.index).toBe(4);
+    });
+
+    it('finds the lineage children of event hashes, in index order, exactly (not by prefix)', async () => {
+      const { store } = await subject();
+      const lease = await store.acquireWriter(OWNER);
+      const range = CompactRange.empty();
+      const x = hex('x');
+      // 0: none; 1: x; 2: twins[0]; 3: x and twins[1]; 4: x twice (listed once)
+      const inputs: Record<number, string[]> = { 1: [x], 2: [twins[0]], 3: [x, twins[1]], 4: [x, x] };
+      await store.append(lease, 0, syntheticBatch(range, 3, { inputs: (i) => inputs[i] ?? [] }));
+      await store.append(lease, 3, syntheticBatch(range, 2, { inputs: (i) => inputs[i] ?? [] }));
+      const idx = async (hashes: string[]) => (await store.getLeavesByInput(hashes)).map((l) => l.index);
+      expect(await idx([x])).toEqual([1, 3, 4]);
+      expect(await idx([twins[0]])).toEqual([2]);
+      expect(await idx([twins[1]])).toEqual([3]);
+      expect(await idx([twins[1], x, x])).toEqual([1, 3, 4]);
+      expect(await idx([hex('nobody'), 'not-a-hash'])).toEqual([]);
+      expect(await idx([])).toEqual([]);
+      const [child] = await store.getLeavesByInput([twins[0]]);
+      expect(child!.leaf).toEqual((await store.getLeaves(2, 3))[0]!.leaf);
+    });
+
+    it('lineage children are bounded by the head: an interrupted batch names none, a rebuild restores them', async () => {
+      let fail = false;
+      const s = await subject({
+        beforeHeadUpdate: () => {
+          if (fail) throw new Error('simulated crash between rows and head');
+        },
+      });
+      const store = s.store;
+      const lease = await store.acquireWriter(OWNER);
+      const range = CompactRange.empty();
+      const x = hex('x');
+      await store.append(lease, 0, syntheticBatch(range, 2, { inputs: (i) => (i === 1 ? [x] : []) }));
+      fail = true;
+      const lost = syntheticBatch(range.clone(), 2, { tag: 'lost', inputs: () => [x] });
+      await expect(store.append(lease, 2, lost)).rejects.toThrow('simulated crash');
+      fail = false;
+      expect((await store.getLeavesByInput([x])).map((l) => l.index)).toEqual([1]);
+
+      const reopened = s.reopen ? await s.reopen() : store;
+      if (reopened !== store) opened.push({ store: reopened });
+      const next = await reopened.acquireWriter({
+        owner: 'writer-b',
+        ttlMs: 60_000,
+        now: Date.now() + 120_000,
+      });
+      const y = hex('y');
+      const fresh = syntheticBatch(range, 2, { tag: 'fresh', inputs: (i) => (i === 3 ? [y] : []) });
+      await reopened.append(next, 2, fresh);
+      expect((await reopened.getLeavesByInput([x])).map((l) => l.index)).toEqual([1]);
+      expect((await reopened.getLeavesByInput([y])).map((l) => l.index)).toEqual([3]);
+
+      // Derived: gone with dropDerived, back with writeDerived.
+      const all = syntheticBatch(CompactRange.empty(), 4, {
+        inputs: (i) => (i === 1 ? [x] : i === 3 ? [y] : []),
+      });
+      await reopened.dropDerived(next);
+      expect(await reopened.getLeavesByInput([x, y])).toEqual([]);
+      await reopened.writeDerived(next, {
+        ...all,
+        leaves: (await reopened.getLeaves(0, 4)).map((l, i) => ({ ...all.leaves[i]!, leaf: l.leaf })),
+      });
+      expect((await reopened.getLeavesByInput([x, y])).map((l) => l.index)).toEqual([1, 3]);
     });
   });
 }

@@ -2,6 +2,7 @@ export type {
   LedgerHead,
   LeafRecord,
   RegistryRecord,
+  LineageLink,
   CheckpointRecord,
   AppendBatch,
   WriterLease,

@@ -30,6 +30,7 @@ export class MemoryStore implements LedgerStore {
   #byChain = new Map<string, number>(); // `${chain}#${seq}` -> index
   #nodes = new Map<NodeId, Uint8Array>();
   #registry: RegistryRecord[] = [];
+  #children = new Map<string, number[]>(); // input event hash -> indexes naming it
   #checkpoints = new Map<number, CheckpointRecord>();
   #hook: (() => void) | undefined;
 
@@ -58,6 +59,11 @@ export class MemoryStore implements LedgerStore {
       this.#byChain.delete(`${leaf.chain}#${leaf.seq}`);
     }
     this.#registry = this.#registry.filter((r) => r.index < size);
+    for (const [input, list] of this.#children)
+      this.#children.set(
+        input,
+        list.filter((i) => i < size),
+      );
     this.#head = { ...this.#head, epoch: this.#head.epoch + 1 };
     this.#lease = { owner: options.owner, expires: now + options.ttlMs };
     return { epoch: this.#head.epoch, owner: options.owner, expiresAt: this.#lease.expires };
@@ -94,6 +100,11 @@ export class MemoryStore implements LedgerStore {
     }
     batch.nodes.ids.forEach((id, i) => this.#nodes.set(id, batch.nodes.hashes[i]!));
     this.#registry.push(...batch.registry);
+    for (const link of batch.lineage) {
+      const list = this.#children.get(link.input);
+      if (list === undefined) this.#children.set(link.input, [link.index]);
+      else if (!list.includes(link.index)) list.push(link.index);
+    }
   }
 
   async getLeaves(from: number, to: number): Promise<LeafRecord[]> {
@@ -107,6 +118,14 @@ export class MemoryStore implements LedgerStore {
       if (i !== undefined && i < this.#head.size) out.push(this.#leaves[i]!);
     }
     return out;
+  }
+
+  async getLeavesByInput(hashes: readonly string[]): Promise<LeafRecord[]> {
+    const found = new Set<number>();
+    for (const h of hashes) {
+      for (const i of this.#children.get(h) ?? []) if (i < this.#head.size) found.add(i);
+    }
+    return [...found].sort((a, b) => a - b).map((i) => this.#leaves[i]!);
   }
 
   async getChainEntry(chain: string, seq: number): Promise<ChainEntry | undefined> {
@@ -161,6 +180,7 @@ export class MemoryStore implements LedgerStore {
     if (lease.epoch !== this.#head.epoch) throw new StorageError('STALE_WRITER', 'fenced');
     this.#nodes.clear();
     this.#registry = [];
+    this.#children.clear();
     this.#byHash.clear();
     this.#byChain.clear();
     this.#leaves = this.#leaves.map((l) => ({ ...l, eventHash: '', chain: '', seq: 0 }));

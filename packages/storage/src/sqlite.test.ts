@@ -182,6 +182,7 @@ describe('SqliteStore lookups', () => {
         leaves: leaves.slice(from, to),
         nodes: { ids: [], hashes: [] },
         registry: [],
+        lineage: [],
         rootHash: range.root(),
       };
       await a.writeDerived(lease, part);
@@ -296,5 +297,22 @@ describe('SqliteStore lookups', () => {
     const lease2 = await b.acquireWriter(OWNER);
     const more = await appendBatches(b, lease2, range, [5]);
     await expectAllFound(open(path), [...leaves, ...more]);
+  });
+
+  it('derives the lineage rows of a file written before they existed, once, on open', async () => {
+    const path = tempPath();
+    const a = open(path);
+    const lease = await a.acquireWriter(OWNER);
+    const range = CompactRange.empty();
+    const x = 'c'.repeat(64);
+    const batch = syntheticBatch(range, 6, { inputs: (i) => (i % 2 === 1 ? [x] : []) });
+    await a.append(lease, 0, batch);
+    await a.releaseWriter(lease);
+    await a.close();
+    const raw = new DatabaseSync(path);
+    raw.exec('DROP TABLE lineage');
+    raw.close();
+    const b = open(path);
+    expect((await b.getLeavesByInput([x])).map((l) => l.index)).toEqual([1, 3, 5]);
   });
 });

@@ -18,7 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { emptyRoot, nodeCoverage, nodeLevel, type NodeId } from '@civic-ledger/merkle';
-import { checkBatch, nodeWithin } from './batch.ts';
+import { checkBatch, hashKey, nodeWithin } from './batch.ts';
 import { ChainIndex } from './chain-index.ts';
 import { StorageError } from './errors.ts';
 import { HashIndex, keyParts } from './hash-index.ts';
@@ -70,6 +70,12 @@ CREATE TABLE IF NOT EXISTS registry (
   idx INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, org TEXT NOT NULL, data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, created INTEGER NOT NULL);
+-- Derived: downstream lineage. The entry at idx names an input whose event hash starts
+-- with the 48-bit key ikey (a prefix, as in lookups: readers confirm the full hash in the
+-- leaf). Clustered by key, so the children of a hash are one range read.
+CREATE TABLE IF NOT EXISTS lineage (
+  ikey INTEGER NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (ikey, idx)
+) WITHOUT ROWID;
 `;
 
 // Secondary indexes are derived data: dropped and rebuilt with the derived rows.
@@ -139,6 +145,13 @@ function isZero(b: Uint8Array, offset: number): boolean {
   return true;
 }
 
+/** The inputs a stored leaf's event names (none for governance events). */
+function leafInputs(leaf: Uint8Array): string[] {
+  const inputs = (JSON.parse(new TextDecoder().decode(leaf)) as { event?: { inputs?: unknown } }).event
+    ?.inputs;
+  return Array.isArray(inputs) ? inputs.filter((h): h is string => typeof h === 'string') : [];
+}
+
 function toLeaf(r: LeafRow): LeafRecord {
   return { index: r.idx, leaf: r.leaf, eventHash: r.ehash, chain: r.chain, seq: r.seq };
 }
@@ -199,8 +212,11 @@ export class SqliteStore implements LedgerStore {
     this.#db.exec(
       'PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768;',
     );
+    const hadLeaves = this.#hasTable('leaves');
+    const hadLineage = this.#hasTable('lineage');
     this.#db.exec(SCHEMA);
     this.#migrate();
+    if (hadLeaves && !hadLineage) this.#backfillLineage();
     this.#db.exec(INDEXES);
     this.#db
       .prepare('INSERT OR IGNORE INTO head (id, size, root, epoch) VALUES (1, 0, ?, 0)')
@@ -225,6 +241,7 @@ export class SqliteStore implements LedgerStore {
          WHERE start >= coalesce((SELECT max(start) FROM lookups WHERE start <= ?1), 0) AND start < ?2
          ORDER BY start`,
       ),
+      children: p('SELECT idx FROM lineage WHERE ikey = ? AND idx < ?'),
       registryAll: p('SELECT idx, kind, id, org, data FROM registry WHERE idx < ? ORDER BY idx'),
       registryOf: p('SELECT idx, kind, id, org, data FROM registry WHERE id = ? AND idx < ? ORDER BY idx'),
       putCheckpoint: p('INSERT OR IGNORE INTO checkpoints (size, note, created) VALUES (?, ?, ?)'),
@@ -276,6 +293,32 @@ export class SqliteStore implements LedgerStore {
         this.#db.exec(
           'DROP INDEX IF EXISTS leaves_hkey; DROP INDEX IF EXISTS leaves_chain; ALTER TABLE leaves DROP COLUMN hkey;',
         );
+    });
+  }
+
+  #hasTable(name: string): boolean {
+    return (
+      this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !==
+      undefined
+    );
+  }
+
+  // Files written before the lineage table existed: derive its rows from the leaves, once.
+  #backfillLineage(): void {
+    this.#tx(() => {
+      const size = (
+        this.#db.prepare('SELECT size FROM head WHERE id = 1').get() as { size: number } | undefined
+      )?.size;
+      const read = this.#db.prepare('SELECT idx, leaf FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx');
+      for (let start = 0; start < (size ?? 0); start += MAX_ROW) {
+        const rows = read.all(start, Math.min(size!, start + MAX_ROW)) as unknown as {
+          idx: number;
+          leaf: Uint8Array;
+        }[];
+        const values: number[] = [];
+        for (const r of rows) for (const h of leafInputs(r.leaf)) values.push(hashKey(h), r.idx);
+        this.#insertMany('lineage (ikey, idx)', 2, values);
+      }
     });
   }
 
@@ -350,6 +393,7 @@ export class SqliteStore implements LedgerStore {
       // Recovery: rows beyond the head belong to no committed batch.
       this.#db.prepare('DELETE FROM leaves WHERE idx >= ?').run(h.size);
       this.#db.prepare('DELETE FROM registry WHERE idx >= ?').run(h.size);
+      this.#db.prepare('DELETE FROM lineage WHERE idx >= ?').run(h.size);
       this.#db.prepare('DELETE FROM lookups WHERE start >= ?').run(h.size);
       this.#db
         .prepare(
@@ -434,6 +478,11 @@ export class SqliteStore implements LedgerStore {
     this.#updateNodes(inodes, { inodesAt: this.#s['inodesAt']!, setInodes: this.#s['setInodes']! });
     const reg = this.#s['insertRegistry']!;
     for (const r of batch.registry) reg.run(r.index, r.kind, r.id, r.org, r.data);
+    if (batch.lineage.length > 0) {
+      const links: number[] = [];
+      for (const l of batch.lineage) links.push(hashKey(l.input), l.index);
+      this.#insertMany('lineage (ikey, idx)', 2, links);
+    }
   }
 
   #nodeStatements(): { inodesAt: StatementSync; setInodes: StatementSync } {
@@ -576,6 +625,25 @@ export class SqliteStore implements LedgerStore {
     return rows.filter((r) => r.idx < size && want.has(r.ehash)).map(toLeaf);
   }
 
+  async getLeavesByInput(hashes: readonly string[]): Promise<LeafRecord[]> {
+    this.#open();
+    const size = this.#headRow().size;
+    const want = new Set(hashes.filter((h) => /^[0-9a-f]{64}$/.test(h)));
+    const children = this.#s['children']!;
+    const candidates = new Set<number>();
+    for (const h of want) {
+      for (const r of children.all(hashKey(h), size) as { idx: number }[]) candidates.add(r.idx);
+    }
+    const rows = this.#selectIn('SELECT idx, leaf, ehash, chain, seq FROM leaves WHERE idx IN', [
+      ...candidates,
+    ]) as LeafRow[];
+    // The key is a prefix: keep the leaves that do name a wanted hash.
+    return rows
+      .filter((r) => r.idx < size && leafInputs(r.leaf).some((h) => want.has(h)))
+      .sort((a, b) => a.idx - b.idx)
+      .map(toLeaf);
+  }
+
   /** The entry at a candidate index, if its row does hold that chain (and seq). */
   #chainEntryAt(
     index: number | undefined,
@@ -711,7 +779,7 @@ export class SqliteStore implements LedgerStore {
     this.#tx(() => {
       if (this.#headRow().epoch !== lease.epoch) throw new StorageError('STALE_WRITER', 'fenced');
       this.#db.exec(
-        'DELETE FROM registry; DELETE FROM lookups; UPDATE leaves SET lhash = NULL, inodes = NULL;',
+        'DELETE FROM registry; DELETE FROM lookups; DELETE FROM lineage; UPDATE leaves SET lhash = NULL, inodes = NULL;',
       );
       this.#db.exec('DROP INDEX IF EXISTS registry_id;');
       // The lookup columns of leaves are derived too: blank them so a rebuild must recompute them.

@@ -39,6 +39,13 @@ export interface RegistryRecord {
   data: string;
 }
 
+/** A lineage link derived from a leaf: the event at `index` names `input` among its inputs. */
+export interface LineageLink {
+  index: number;
+  /** Lower-case hex event hash of the input. */
+  input: string;
+}
+
 export interface CheckpointRecord {
   size: number;
   /** The signed note text (C2SP tlog-checkpoint). */
@@ -53,6 +60,8 @@ export interface AppendBatch {
   /** New perfect-subtree nodes (level 0 = leaf hashes), as CompactRange.append produces them. */
   nodes: { ids: NodeId[]; hashes: Uint8Array[] };
   registry: RegistryRecord[];
+  /** Every input of every movement in the batch, for downstream lineage lookups. */
+  lineage: LineageLink[];
   /** Root after the batch. */
   rootHash: Uint8Array;
 }
@@ -111,6 +120,11 @@ export interface LedgerStore {
   getLeaves(from: number, to: number): Promise<LeafRecord[]>;
   /** The visible entries with these event hashes (any order; absent ones omitted). */
   getLeavesByEventHash(hashes: readonly string[]): Promise<LeafRecord[]>;
+  /**
+   * The visible entries that name any of these event hashes among their inputs (their
+   * lineage children), in index order. Upstream needs no such lookup: a leaf holds its inputs.
+   */
+  getLeavesByInput(hashes: readonly string[]): Promise<LeafRecord[]>;
   /** The event at a chain position, if visible. */
   getChainEntry(chain: string, seq: number): Promise<ChainEntry | undefined>;
   /** The last visible event of a chain. */
@@ -128,7 +142,7 @@ export interface LedgerStore {
   listCheckpoints(from: number, to: number): Promise<CheckpointRecord[]>;
 
   /**
-   * Drops every derived row (nodes, chain and hash indexes, registry), keeping leaves,
+   * Drops every derived row (nodes, chain, hash and lineage indexes, registry), keeping leaves,
    * checkpoints and the head: rebuild then replays the leaves. For repair and its test.
    */
   dropDerived(lease: WriterLease): Promise<void>;

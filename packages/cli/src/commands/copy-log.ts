@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { chainKey } from '@civic-ledger/chain';
 import { toHex } from '@civic-ledger/crypto';
 import { decodeLeaf } from '@civic-ledger/leaf';
-import { Registry, deadLocalOwner, registryEffects } from '@civic-ledger/ledger-core';
+import { Registry, deadLocalOwner, lineageLinks, registryEffects } from '@civic-ledger/ledger-core';
 import { CompactRange, hashLeaf, newNodeBatch, rootAt } from '@civic-ledger/merkle';
 import { validateEvent } from '@civic-ledger/schemas';
 import { openCheckpoint, parseCheckpoint, parseNote, verifierFromKeyText } from '@civic-ledger/signed-note';
@@ -17,6 +17,7 @@ import type {
   CheckpointRecord,
   LeafRecord,
   LedgerStore,
+  LineageLink,
   RegistryRecord,
   WriterLease,
 } from '@civic-ledger/storage';
@@ -157,6 +158,7 @@ class Replay {
   leaf(row: SourceLeaf, index: number, nodes: ReturnType<typeof newNodeBatch>) {
     let record: LeafRecord;
     let effects: RegistryRecord[];
+    let lineage: LineageLink[];
     let admitted: string;
     try {
       if (row.index !== undefined && row.index !== index)
@@ -166,6 +168,7 @@ class Replay {
       const { event } = validateEvent(d.event);
       effects = registryEffects(event, index, this.registry);
       for (const r of effects) this.registry.apply(r);
+      lineage = lineageLinks(event, index);
       record = {
         index,
         leaf: row.leaf,
@@ -181,7 +184,7 @@ class Replay {
     const size = index + 1;
     if (this.#sizes.has(size))
       this.at.set(size, { rootHash: toHex(this.range.root()), admitted: Date.parse(admitted) });
-    return { record, effects };
+    return { record, effects, lineage };
   }
 }
 
@@ -305,15 +308,17 @@ export async function copyLog(source: CopySource, target: LedgerStore, o: CopyOp
       const nodes = newNodeBatch();
       const leaves: LeafRecord[] = [];
       const registry: RegistryRecord[] = [];
+      const lineage: LineageLink[] = [];
       for (let i = 0; i < rows.length; i++) {
-        const { record, effects } = replay.leaf(rows[i]!, from + i, nodes);
-        leaves.push(record);
-        registry.push(...effects);
+        const r = replay.leaf(rows[i]!, from + i, nodes);
+        leaves.push(r.record);
+        registry.push(...r.effects);
+        lineage.push(...r.lineage);
       }
       if (lease.expiresAt - Date.now() < LEASE_TTL_MS / 2) {
         lease = await target.renewWriter(lease, { owner: o.owner, ttlMs: LEASE_TTL_MS });
       }
-      await target.append(lease, from, { leaves, nodes, registry, rootHash: replay.range.root() });
+      await target.append(lease, from, { leaves, nodes, registry, lineage, rootHash: replay.range.root() });
       report.copied += rows.length;
       o.onProgress?.(to, size);
     }

@@ -42,4 +42,5 @@ export {
   type DatasetKind,
 } from './city.ts';
 export { Prng, digestOf } from './prng.ts';
+export { violationHooks, VIOLATION_KINDS, type ViolationKind, type ViolationOptions } from './violations.ts';
 export { planDay, dayShape, AGGREGATE_FAN_IN, type DayShape, type DayContext } from './plan.ts';

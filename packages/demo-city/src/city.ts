@@ -67,6 +67,10 @@ export interface RecipientSpec {
   purposes: string[];
   agreementRequired?: boolean;
   nextPolicyRequired?: boolean;
+  /** The recipient may pass the data on (under its next policy); default false. */
+  onwardTransfer?: boolean;
+  /** The city sends it only data derived from this (e.g. forecasts), never this data itself. */
+  derivedOnly?: boolean;
   /** The declaration family of the recipient that binds the data onward (`nextPolicy`). */
   nextPolicy?: FamilyId;
 }
@@ -160,7 +164,8 @@ export const FAMILIES: Record<FamilyId, DemoFamily> = {
     purposes: [P.traffic, P.enforcement],
     processing: ['infer', 'filter', 'anonymise'],
     measures: ['dpv:Encryption', 'dpv:AccessControlMethod'],
-    recipients: [],
+    // Plate extracts (filtered video, still identified) stay bound by this declaration.
+    recipients: [{ org: ORG.police, purposes: [P.enforcement.id], agreementRequired: true }],
     publicPurposes: [],
     prohibitions: ['city:SaleToThirdParties', 'city:PersonTracking'],
     retention: 'P7D',
@@ -302,8 +307,11 @@ export const FAMILIES: Record<FamilyId, DemoFamily> = {
         purposes: [P.forecasting.id],
         agreementRequired: true,
         nextPolicyRequired: true,
+        // Forecasts built on it go on to the transport agency, under vendor B's demand policy.
+        onwardTransfer: true,
         nextPolicy: 'demand',
       },
+      { org: ORG.transport, purposes: [P.forecasting.id], derivedOnly: true },
     ],
     publicPurposes: [P.statistics.id],
     prohibitions: [],
@@ -347,8 +355,11 @@ export const FAMILIES: Record<FamilyId, DemoFamily> = {
         purposes: [P.forecasting.id],
         agreementRequired: true,
         nextPolicyRequired: true,
+        // Forecasts built on it go on to the transport agency, under vendor B's demand policy.
+        onwardTransfer: true,
         nextPolicy: 'demand',
       },
+      { org: ORG.transport, purposes: [P.forecasting.id], derivedOnly: true },
     ],
     publicPurposes: [P.information.id],
     prohibitions: [],
@@ -382,10 +393,10 @@ export const FAMILIES: Record<FamilyId, DemoFamily> = {
     subject: 'vendor-b/demand',
     personalData: 'anonymised',
     categories: ['city:DemandModel', 'city:DemandForecast'],
-    purposes: [P.forecasting, { ...P.traffic, legalBasis: 'dpv:Contract' }],
+    purposes: [P.forecasting],
     processing: ['train-model', 'infer'],
     measures: [],
-    recipients: [{ org: ORG.transport, purposes: [P.forecasting.id, P.traffic.id] }],
+    recipients: [{ org: ORG.transport, purposes: [P.forecasting.id] }],
     publicPurposes: [],
     prohibitions: ['city:SaleToThirdParties'],
     retention: 'P1Y',
@@ -755,7 +766,7 @@ export function baseDeclaration(seed: string, family: DemoFamily, validFrom: str
     purposes: r.purposes,
     ...(r.agreementRequired ? { agreementRequired: true } : {}),
     ...(r.nextPolicyRequired ? { nextPolicyRequired: true } : {}),
-    onwardTransfer: false,
+    onwardTransfer: r.onwardTransfer ?? false,
   }));
   if (family.publicPurposes.length > 0) recipients.push({ role: 'public', purposes: family.publicPurposes });
   if (recipients.length > 0) d.recipients = recipients;

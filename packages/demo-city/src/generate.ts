@@ -1101,7 +1101,7 @@ class CityRun {
     const list = this.pools.get(r.pick(candidates))!;
     const held = list[list.length - 1 - r.int(Math.min(4, list.length))]!;
     const family = FAMILIES[held.family];
-    const rule = r.pick(family.recipients);
+    const rule = r.pick(family.recipients.filter((x) => !x.derivedOnly));
     const sub = this.#write(
       family.org,
       'sharing',

@@ -59,7 +59,7 @@ describe('demo city violations', () => {
       }
       if (v.kind === 'video-to-police') {
         expect(e.recipient).toBe(ORG.police);
-        expect(declared('cameras').recipients.some((r) => r.org === ORG.police)).toBe(false);
+        expect(declared('cameras').purposes.some((p) => p.id === e.purpose)).toBe(false);
       }
       if (v.kind === 'wifi-to-advertiser') {
         expect(byHash.get((e['inputs'] as string[])[0]!)!.type).toBe('collect');

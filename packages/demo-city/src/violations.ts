@@ -8,7 +8,7 @@ import { FAMILIES, ORG } from './city.ts';
 export const VIOLATION_KINDS = [
   /** Held data used for a purpose its declaration does not list (advertising). */
   'undeclared-purpose',
-  /** Raw camera video handed to the police for enforcement (only plates are declared for that). */
+  /** Raw camera video handed to the police for general public safety (declared: traffic and enforcement). */
   'video-to-police',
   /** Raw Wi-Fi device identifiers sent to an advertising vendor the declaration does not allow. */
   'wifi-to-advertiser',
@@ -81,7 +81,7 @@ export function violationHooks(options: ViolationOptions = {}): DemoCityHooks {
             type: 'transfer',
             dataset: h.dataset,
             inputs: [h.hash],
-            purpose: 'city:RoadSafetyEnforcement',
+            purpose: 'city:PublicSafety',
             declaration: ctx.declarations[h.family],
             recipient: ORG.police,
           });

@@ -26,7 +26,7 @@ import { canonicalEventText, isMovement, type Event } from '@civic-ledger/schema
 import { SqliteStore, type LedgerStore, type LineageLink } from '@civic-ledger/storage';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
 import { MongoClient } from 'mongodb';
-import { LineageIndex, trace, type TraceQuery } from '@civic-ledger/lineage';
+import { LineageIndex, trace, traceInStore, type TraceQuery } from '@civic-ledger/lineage';
 import { fmt, type Figure } from './lib.ts';
 
 const EVENTS = Number(process.env['BENCH_LINEAGE_EVENTS'] ?? 1_000_000);
@@ -322,6 +322,55 @@ function buildFigures(suite: string, where: string, b: Built, size: number, with
   return figures;
 }
 
+/**
+ * The same random-event queries answered through the storage interface alone
+ * (traceInStore: one batched store read per level, no index in memory), against the
+ * in-memory index's answer to the same query, timed alternately.
+ */
+async function storeQueries(
+  store: LedgerStore,
+  index: LineageIndex,
+  starts: string[],
+  where: string,
+): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  for (const depth of [10, 20]) {
+    for (const direction of ['upstream', 'downstream'] as const) {
+      const viaStore: number[] = [];
+      const viaIndex: number[] = [];
+      let nodes = 0;
+      for (let r = -WARMUP; r < QUERIES; r++) {
+        const event = starts[(r + WARMUP) % starts.length]!;
+        let t = performance.now();
+        const a = await traceInStore(store, { event, direction, depth });
+        const storeMs = performance.now() - t;
+        t = performance.now();
+        const b = trace(index, { from: { event }, direction, depth });
+        const indexMs = performance.now() - t;
+        if (a.nodes.length !== b.nodes.length) throw new Error('bench: traceInStore and trace disagree');
+        if (r < 0) continue;
+        viaStore.push(storeMs);
+        viaIndex.push(indexMs);
+        nodes += a.nodes.length;
+      }
+      const s = ppp(viaStore);
+      const i = ppp(viaIndex);
+      figures.push({
+        suite: 'lineage',
+        metric:
+          `${direction}, random movement event, depth ${depth}, through the storage interface (traceInStore), ` +
+          `${where}, p50 / p95 / p99 (ms) of ${QUERIES} queries (avg ${fmt(nodes / QUERIES)} nodes per answer)`,
+        value: s.text,
+        baseline: `the in-memory index (trace) on the same queries: ${i.text}`,
+        ratio: `${(s.p95 / i.p95).toFixed(1)}x (p95)`,
+        target: '(context)',
+        met: undefined,
+      });
+    }
+  }
+  return figures;
+}
+
 async function sqlite(): Promise<Figure[]> {
   const keep = process.env['BENCH_LINEAGE_DB'];
   const tmp = keep ? undefined : mkdtempSync(join(tmpdir(), 'cl-bench-lineage-'));
@@ -356,6 +405,7 @@ async function sqlite(): Promise<Figure[]> {
       return [
         ...buildFigures('lineage', where, b, EVENTS, true),
         ...queryFigures('lineage', where, qs, ts, QUERIES, QUERIES),
+        ...(await storeQueries(store, b.index, b.starts, where)),
       ];
     } finally {
       await store.close();

@@ -23,5 +23,12 @@ export const CHECKS = [
   { id: 'evidence', number: 19, title: 'A recorded finding matches the evaluation' },
 ] as const;
 
-export type CheckId = (typeof CHECKS)[number]['id'];
+/**
+ * Not one of PURPOSES.md's checks on a movement, so not in CHECKS: a key revoked after a
+ * declared compromise puts every event signed with it since then up for review (issue 8,
+ * "Keys"). Its outcomes come from evaluating the revocation, each about an earlier event.
+ */
+export const KEY_COMPROMISE = 'key-compromise' as const;
+
+export type CheckId = (typeof CHECKS)[number]['id'] | typeof KEY_COMPROMISE;
 export const CHECK_IDS: readonly CheckId[] = CHECKS.map((c) => c.id);

@@ -261,6 +261,57 @@ describe('findings', () => {
   });
 });
 
+describe('key compromise', () => {
+  it('puts every event signed with a stolen key since the compromise up for review, once, and checks review findings', () => {
+    const { c, d } = testCity();
+    const before = clip(c, d.cameras);
+    c.advance(2 * HOUR);
+    const since = c.clock;
+    const during1 = clip(c, d.cameras);
+    c.advance(HOUR);
+    const during2 = counts(c, during1, d.counts);
+    c.advance(HOUR);
+    const revoke = c.emit('transport-agency', {
+      type: 'key',
+      action: 'revoke',
+      subjectOrg: 'transport-agency',
+      subjectKey: 'transport-agency/k1',
+      compromisedSince: new Date(since).toISOString(),
+      reason: 'stolen',
+    });
+    const reviews = c.state.evaluate(revoke);
+    expect(reviews.map((o) => o.about)).toEqual([during1, during2]);
+    for (const o of reviews) {
+      expect(o).toMatchObject({ check: 'key-compromise', outcome: 'undetermined', path: [o.about, revoke] });
+      expect(o.explanation).toContain('transport-agency/k1');
+    }
+    expect(reviews.map((o) => o.about)).not.toContain(before);
+    // The events' own evaluation does not change afterwards.
+    expect(c.state.evaluate(during1).some((o) => o.check === 'key-compromise')).toBe(false);
+    // A recorded review finding is evidence; one about an event no compromise covers is not.
+    const f = c.emit('compliance', toFinding(reviews[0]!), 'findings');
+    expect(c.state.evaluate(f)).toMatchObject([{ check: 'evidence', outcome: 'compliant' }]);
+    const bogus = c.emit(
+      'compliance',
+      toFinding({ ...reviews[0]!, about: before, path: [before] }),
+      'findings',
+    );
+    expect(c.state.evaluate(bogus)).toMatchObject([{ check: 'evidence', outcome: 'violation' }]);
+  });
+
+  it('reviews nothing for a plain revocation (rotation, no compromise)', () => {
+    const { c, d } = testCity();
+    clip(c, d.cameras);
+    const revoke = c.emit('transport-agency', {
+      type: 'key',
+      action: 'revoke',
+      subjectOrg: 'transport-agency',
+      subjectKey: 'transport-agency/k1',
+    });
+    expect(c.state.evaluate(revoke)).toEqual([]);
+  });
+});
+
 describe('decide', () => {
   it('allows what the declarations allow, for the data the organization holds', () => {
     const { c, d } = testCity();

@@ -15,6 +15,7 @@ import {
   type MovementEvent,
 } from '@civic-ledger/schemas';
 import { z } from 'zod';
+import { KEY_COMPROMISE } from './checks.ts';
 import { Engine } from './engine.ts';
 import { ComplianceError } from './errors.ts';
 import {
@@ -63,9 +64,20 @@ function invalid(error: z.ZodError): ComplianceError {
   return new ComplianceError('QUERY_INVALID', `${first.path}: ${first.rule}`, { issues });
 }
 
+/** Events signed with one key, in ledger order (for compromise reviews). */
+interface SignedList {
+  hashes: string[];
+  times: number[];
+}
+
 export class ComplianceState {
   readonly #e = new Engine();
   #count = 0;
+  readonly #signed = new Map<string, SignedList>();
+  /** Revocation hash -> its review outcomes (about the events signed since the compromise). */
+  readonly #reviews = new Map<string, Outcome[]>();
+  /** Event hash -> the revocation that put it up for review. */
+  readonly #underReview = new Map<string, { revocation: string; index: number }>();
 
   /** Events added so far. */
   get size(): number {
@@ -99,8 +111,16 @@ export class ComplianceState {
       throw new ComplianceError('DUPLICATE_EVENT', `event ${hash} was already added`);
     }
     e.lastIndex = ledgerIndex;
-    e.lastTime = Math.max(e.lastTime, millis(event.time));
+    const time = millis(event.time);
+    e.lastTime = Math.max(e.lastTime, time);
     this.#count += 1;
+    if (event.type === 'key' && event.action === 'revoke' && event.compromisedSince !== undefined) {
+      this.#review(event.subjectKey, event.subjectOrg, millis(event.compromisedSince), hash, ledgerIndex);
+    }
+    let signed = this.#signed.get(event.key);
+    if (signed === undefined) this.#signed.set(event.key, (signed = { hashes: [], times: [] }));
+    signed.hashes.push(hash);
+    signed.times.push(time);
     if (isMovement(event)) {
       e.commit(e.computeMove(event, ledgerIndex, hash, false));
     } else if (event.type === 'declare') {
@@ -111,6 +131,33 @@ export class ComplianceState {
       if (event.type === 'register') e.register(event.subject, ledgerIndex);
       e.others.set(hash, ledgerIndex);
     }
+  }
+
+  // Every event signed with the key whose claimed time is at or after the compromise, up to
+  // the revocation, is put up for review: undetermined, never silently compliant. Claimed
+  // times are the signer's: a thief can backdate, so the review starts from the earliest
+  // claimed time at or after `since` in ledger order and includes everything after it.
+  #review(key: string, org: string, since: number, revocation: string, index: number): void {
+    const list = this.#signed.get(key);
+    const out: Outcome[] = [];
+    if (list !== undefined) {
+      const first = list.times.findIndex((t) => t >= since);
+      for (let i = first < 0 ? list.hashes.length : first; i < list.hashes.length; i++) {
+        const about = list.hashes[i]!;
+        if (this.#underReview.has(about)) continue;
+        this.#underReview.set(about, { revocation, index });
+        out.push({
+          about,
+          check: KEY_COMPROMISE,
+          outcome: 'undetermined',
+          path: [about, revocation],
+          explanation: sentence(
+            `Signed with ${key}, which ${org} reported stolen since ${new Date(since).toISOString()} and revoked at ledger index ${index}: review whether ${org} really emitted it.`,
+          ),
+        });
+      }
+    }
+    this.#reviews.set(revocation, out);
   }
 
   /** Whether an event hash was added. */
@@ -132,9 +179,30 @@ export class ComplianceState {
     const d = e.decls.get(hash);
     if (d !== undefined) return evaluateDeclaration(e, d);
     const f = e.findings.get(hash);
+    if (f !== undefined && f.ev.check === KEY_COMPROMISE) return [this.#reviewEvidence(f.hash, f.ev)];
     if (f !== undefined) return evaluateFinding(e, f, (h) => this.evaluate(h));
+    const reviews = this.#reviews.get(hash);
+    if (reviews !== undefined) return reviews.map((o) => ({ ...o, path: [...o.path] }));
     if (e.others.has(hash)) return [];
     throw new ComplianceError('UNKNOWN_EVENT', `event ${hash} was never added`);
+  }
+
+  /** The evidence check of a recorded key-compromise finding: a revocation did put that event up for review. */
+  #reviewEvidence(hash: string, ev: { emitter: string; about: string; outcome: string }): Outcome {
+    const role = this.#e.orgs.get(ev.emitter)?.role;
+    const review = this.#underReview.get(ev.about);
+    const ok = role === 'compliance' && review !== undefined && ev.outcome === 'undetermined';
+    return {
+      about: hash,
+      check: 'evidence',
+      outcome: ok ? 'compliant' : 'violation',
+      path: [hash],
+      explanation: ok
+        ? `The review finding matches: a revocation after compromise covers ${ev.about.slice(0, 12)}.`
+        : role !== 'compliance'
+          ? `The finding is signed by ${ev.emitter}, which is not a registered compliance service.`
+          : `No revocation after compromise covers ${ev.about.slice(0, 12)} as an undetermined review.`,
+    };
   }
 
   /**

@@ -6,7 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { machine, type Figure } from './lib.ts';
 
-const SUITES = ['event-core', 'log-core', 'standalone', 'verifier', 'distributed', 'lineage'];
+const SUITES = [
+  'event-core',
+  'log-core',
+  'standalone',
+  'verifier',
+  'distributed',
+  'lineage',
+  'witness',
+  'compliance',
+];
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 

@@ -87,6 +87,10 @@ export type BundleOnlyCheck =
   | 'PROOF_MISSING'
   | 'INCLUSION_PROOF'
   | 'KEY_NOT_PROVEN'
-  | 'ORG_NOT_PROVEN';
+  | 'ORG_NOT_PROVEN'
+  /** With a witness policy: the bundle's checkpoint lacks the quorum's cosignatures. */
+  | 'QUORUM_NOT_MET'
+  /** With a witness policy: a policy witness's cosignature on the checkpoint does not verify. */
+  | 'COSIGNATURE_INVALID';
 
 export type BundleCheck = BundleOnlyCheck | VerifyCheck;

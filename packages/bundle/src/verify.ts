@@ -10,7 +10,7 @@ import { parseJson } from '@civic-ledger/canonical-json';
 import { fromBase64, parseVerifierKey, toHex, type VerifierKey } from '@civic-ledger/crypto';
 import { verifyEventSignature } from '@civic-ledger/events';
 import { decodeLeaf, LeafError } from '@civic-ledger/leaf';
-import { isGenesisKeyEvent } from '@civic-ledger/ledger-core';
+import { WitnessingError, isGenesisKeyEvent, requireCheckpointQuorum } from '@civic-ledger/ledger-core';
 import { hashLeaf, isMerkleError, verifyInclusion } from '@civic-ledger/merkle';
 import { OPERATOR_ORG, SchemaError, validateEvent, type Event } from '@civic-ledger/schemas';
 import { openCheckpoint, verifierFromKeyText } from '@civic-ledger/signed-note';
@@ -38,6 +38,7 @@ import {
   type FullManifest,
   type PartialManifest,
 } from './format.ts';
+import type { Policy } from '@civic-ledger/witness';
 import { digestFile, parseLine, readLines } from './jsonl.ts';
 import { bundleSource } from './source.ts';
 
@@ -59,6 +60,12 @@ export interface VerifyBundleOptions {
   signatureThreads?: number;
   /** Called with (entries checked, entries in the bundle). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * A witness policy (c2sp.org/tlog-policy, parsed): the bundle's checkpoint (partial: the
+   * one; full: the largest, which the replay ties every other to) must carry its quorum of
+   * cosignatures (QUORUM_NOT_MET, COSIGNATURE_INVALID). Its log lines must list the pinned key.
+   */
+  policy?: Policy;
 }
 
 export interface BundleFailure {
@@ -83,6 +90,8 @@ export interface FullBundleResult {
   size: number;
   checkpoint: VerifiedCheckpointSummary | undefined;
   newState: VerifierState | undefined;
+  /** With a policy: the witnesses (policy names) whose cosignatures the checkpoint carries. */
+  witnesses?: string[];
 }
 
 /** A key a partial bundle proves: added at `addedAt`, revoked at `revokedAt` if the bundle shows it. */
@@ -108,6 +117,8 @@ export interface PartialBundleResult {
   keys: ProvenKey[];
   /** Whether `state` was compared (only when its size is the checkpoint's). */
   stateChecked: boolean;
+  /** With a policy: the witnesses (policy names) whose cosignatures the checkpoint carries. */
+  witnesses?: string[];
 }
 
 export type BundleResult = FullBundleResult | PartialBundleResult | BundleFailure;
@@ -215,7 +226,15 @@ async function checkFiles(dir: string, m: BundleManifest): Promise<void> {
  */
 export async function verifyBundle(dir: string, options: VerifyBundleOptions): Promise<BundleResult> {
   const logKey = options.logKey.trim();
-  parseVerifierKey(logKey); // a bad pinned key is the caller's error: throws
+  const pinned = parseVerifierKey(logKey); // a bad pinned key is the caller's error: throws
+  if (options.policy !== undefined) {
+    // So is a policy that does not list the pinned key: it could never accept this log.
+    const listed = options.policy.logs.some((l) => {
+      const k = parseVerifierKey(l.verifierKey);
+      return k.name === pinned.name && Buffer.from(k.publicKey).equals(pinned.publicKey);
+    });
+    if (!listed) throw new Error(`the witness policy has no log line with the pinned log key ${logKey}`);
+  }
   try {
     const m = await readManifest(dir);
     if (m.logKey.trim() !== logKey) {
@@ -273,7 +292,15 @@ async function verifyFull(dir: string, m: FullManifest, options: VerifyBundleOpt
     ...(options.signatureThreads === undefined ? {} : { signatureThreads: options.signatureThreads }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
   });
-  if (r.ok)
+  if (r.ok) {
+    let witnesses: string[] | undefined;
+    if (options.policy !== undefined) {
+      // The largest checkpoint: the replay tied every other checkpoint and leaf to it.
+      const at = { file: CHECKPOINTS_FILE, line: m.counts.checkpoints };
+      if (r.checkpoint === undefined)
+        fail('QUORUM_NOT_MET', 'the bundle has no checkpoint to carry the quorum', at);
+      witnesses = quorumOf(r.checkpoint.note, options.policy, r.checkpoint.size, at);
+    }
     return {
       ok: true,
       kind: 'full',
@@ -281,7 +308,9 @@ async function verifyFull(dir: string, m: FullManifest, options: VerifyBundleOpt
       size: r.size,
       checkpoint: r.checkpoint,
       newState: r.newState,
+      ...(witnesses === undefined ? {} : { witnesses }),
     };
+  }
   const why = r.check === 'LEAF_MALFORMED' ? source.lineError(r.index) : undefined;
   const at = LEAF_CHECKS.has(r.check) ? { file: ENTRIES_FILE, line: r.index + 1 } : {};
   return { ...r, ...at, ...(why === undefined ? {} : { message: why }) };
@@ -293,6 +322,19 @@ interface KeyState {
   addedAt: number;
   revokedAt: number | undefined;
   compromisedSince: string | undefined;
+}
+
+/** The policy's quorum over a checkpoint note: the witnesses that cosigned it, or a failure. */
+function quorumOf(note: string, policy: Policy, size: number, at: { file: string; line: number }): string[] {
+  try {
+    return [...requireCheckpointQuorum(note, policy).witnesses];
+  } catch (e) {
+    if (e instanceof WitnessingError) fail('QUORUM_NOT_MET', e.message, { ...at, index: size });
+    fail('COSIGNATURE_INVALID', `the checkpoint's cosignatures: ${(e as Error).message}`, {
+      ...at,
+      index: size,
+    });
+  }
 }
 
 function checkpointFailure(e: unknown): never {
@@ -337,6 +379,10 @@ async function verifyPartial(
     );
   }
   const rootHash = toHex(cp.rootHash);
+  const witnesses =
+    options.policy === undefined
+      ? undefined
+      : quorumOf(cpLine.value.note, options.policy, size, { file: CHECKPOINTS_FILE, line: 1 });
   let stateChecked = false;
   if (options.state) {
     if (options.state.origin !== options.origin)
@@ -531,5 +577,6 @@ async function verifyPartial(
       ...(k.compromisedSince === undefined ? {} : { compromisedSince: k.compromisedSince }),
     })),
     stateChecked,
+    ...(witnesses === undefined ? {} : { witnesses }),
   };
 }

@@ -17,19 +17,26 @@ export interface CommandSpec<S extends z.ZodType = z.ZodType> {
   options: ParseArgsOptionsConfig;
   /** Validates the parsed values (keyed by long name). */
   schema: S;
-  /** The name one positional argument is stored under in the values (none allowed otherwise). */
-  positional?: string;
+  /**
+   * The name one positional argument is stored under in the values, or the names of several
+   * in order (`token inspect <token>`); none allowed otherwise.
+   */
+  positional?: string | readonly string[];
 }
 
 export type Parsed<S extends z.ZodType> = { help: true } | { help: false; values: z.output<S> };
 
 const HELP_OPTION: ParseArgsOptionsConfig = { help: { type: 'boolean', short: 'h' } };
 
-function issueText(issue: z.core.$ZodIssue, raw: Record<string, unknown>, positional?: string): string {
+function issueText(
+  issue: z.core.$ZodIssue,
+  raw: Record<string, unknown>,
+  positional: readonly string[],
+): string {
   const key = issue.path[0];
   if (typeof key !== 'string') return issue.message;
   const missing = raw[key] === undefined && issue.code === 'invalid_type';
-  const name = key === positional ? `<${key}>` : `--${key}`;
+  const name = positional.includes(key) ? `<${key}>` : `--${key}`;
   return `${name}: ${missing ? 'required' : issue.message}`;
 }
 
@@ -54,13 +61,12 @@ export function parseCommand<S extends z.ZodType>(spec: CommandSpec<S>, argv: re
     throw e;
   }
   if (values['help'] === true) return { help: true };
-  const allowed = spec.positional === undefined ? 0 : 1;
-  if (positionals.length > allowed)
-    throw usage(`unexpected argument ${JSON.stringify(positionals[allowed])}`);
-  if (spec.positional !== undefined) values = { ...values, [spec.positional]: positionals[0] };
+  const names = spec.positional === undefined ? [] : [spec.positional].flat();
+  if (positionals.length > names.length)
+    throw usage(`unexpected argument ${JSON.stringify(positionals[names.length])}`);
+  names.forEach((name, i) => (values = { ...values, [name]: positionals[i] }));
   const parsed = spec.schema.safeParse(values);
-  if (!parsed.success)
-    throw usage(parsed.error.issues.map((i) => issueText(i, values, spec.positional)).join('; '));
+  if (!parsed.success) throw usage(parsed.error.issues.map((i) => issueText(i, values, names)).join('; '));
   return { help: false, values: parsed.data };
 }
 

@@ -44,6 +44,14 @@ export const COMMANDS: Record<string, Entry> = {
     summary: 'ask where data came from and where it went: trace, footprint, flows, export, bundle',
     load: () => import('./commands/lineage.ts') as Promise<{ command: Command }>,
   },
+  findings: {
+    summary: 'list the compliance findings recorded in the log (violations, undetermined, overdue)',
+    load: () => import('./commands/findings.ts') as Promise<{ command: Command }>,
+  },
+  decide: {
+    summary: 'ask whether an organization may use or transfer a dataset for a purpose now (exit 0/1/4)',
+    load: () => import('./commands/decide.ts') as Promise<{ command: Command }>,
+  },
   migrate: {
     summary: 'copy a standalone log into MongoDB (verified first with --log-key), prove it equal',
     load: () => import('./commands/migrate.ts') as Promise<{ command: Command }>,
@@ -51,6 +59,14 @@ export const COMMANDS: Record<string, Entry> = {
   import: {
     summary: 'import a full evidence bundle into a data dir or MongoDB, verified first, prove it equal',
     load: () => import('./commands/import.ts') as Promise<{ command: Command }>,
+  },
+  monitor: {
+    summary: 'follow a log: verify every new entry and checkpoint, compare witnesses, alert with evidence',
+    load: () => import('./commands/monitor.ts') as Promise<{ command: Command }>,
+  },
+  token: {
+    summary: 'issue and inspect bearer tokens for the non-public read routes (auditor, oversight)',
+    load: () => import('./commands/token.ts') as Promise<{ command: Command }>,
   },
 };
 

@@ -14,6 +14,8 @@ import { ClientError } from './errors.ts';
 import { openPinnedCheckpoint, pinnedVerifier, verifyEvidence } from './evidence.ts';
 import { prepareSigned, type PreparedEvent } from './prepare.ts';
 import { backoffDelay, parseRetryAfter, retryOptionsSchema, sleep } from './retry.ts';
+import type { Policy } from '@civic-ledger/witness';
+import { isPolicy, loadClientPolicy, requirePolicyQuorum } from './witnesses.ts';
 import {
   batchResponse,
   chainHeadSchema,
@@ -48,6 +50,15 @@ export const clientOptionsSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(MAX_BATCH).default(MAX_BATCH),
   /** The fetch to use (default the global one): a proxy, instrumentation, tests. */
   fetch: z.custom<typeof fetch>((v) => typeof v === 'function', 'a fetch function').optional(),
+  /**
+   * A witness policy (c2sp.org/tlog-policy: the file's text or bytes, or a parsed Policy):
+   * every checkpoint the client relies on must carry its quorum of cosignatures.
+   */
+  policy: z
+    .union([z.string(), z.instanceof(Uint8Array), z.custom<Policy>(isPolicy, 'a parsed Policy')])
+    .optional(),
+  /** The same, read from a file. */
+  policyFile: z.string().min(1).optional(),
 });
 export type LedgerClientOptions = z.input<typeof clientOptionsSchema>;
 
@@ -76,6 +87,8 @@ export interface InclusionVerified {
   evidence: InclusionEvidence;
   /** The checkpoint the proof was checked against, opened with the pinned key. */
   checkpoint: VerifiedCheckpoint;
+  /** With a witness policy: the witnesses (policy names) whose cosignatures it carries. */
+  witnesses?: string[];
 }
 
 type Parsed<S extends z.ZodType> = z.infer<S>;
@@ -85,6 +98,8 @@ export class LedgerClient {
   readonly origin: string;
   readonly logKey: string;
   readonly batchSize: number;
+  /** The witness policy checkpoints must satisfy (undefined: the log key alone). */
+  readonly policy: Policy | undefined;
   readonly #receiptKey: VerifierKey;
   readonly #verifier: NoteVerifier;
   readonly #timeoutMs: number;
@@ -109,6 +124,7 @@ export class LedgerClient {
     this.#retry = o.retry;
     this.batchSize = o.batchSize;
     this.#fetch = o.fetch ?? ((input, init) => fetch(input, init));
+    this.policy = loadClientPolicy(o, { logKey: this.logKey, origin: this.origin });
   }
 
   // ---- transport
@@ -274,10 +290,15 @@ export class LedgerClient {
     return this.#request('GET', `/v1/checkpoints/${checkCount(size, 'size')}`);
   }
 
-  /** The latest checkpoint, opened with the pinned log key (CHECKPOINT_UNVERIFIED otherwise). */
-  async verifiedCheckpoint(): Promise<VerifiedCheckpoint & { note: string }> {
+  /**
+   * The latest checkpoint, opened with the pinned log key (CHECKPOINT_UNVERIFIED otherwise);
+   * with a witness policy it must carry the quorum's cosignatures (QUORUM_NOT_MET otherwise).
+   */
+  async verifiedCheckpoint(): Promise<VerifiedCheckpoint & { note: string; witnesses?: string[] }> {
     const note = await this.latestCheckpoint();
-    return { ...openPinnedCheckpoint(note, this.#verifier, this.origin), note };
+    const cp = openPinnedCheckpoint(note, this.#verifier, this.origin);
+    if (this.policy === undefined) return { ...cp, note };
+    return { ...cp, note, witnesses: requirePolicyQuorum(note, this.policy).witnesses };
   }
 
   /** Inclusion proof of an entry (by event hash or index) in a tree size (default: current). */
@@ -358,6 +379,8 @@ export class LedgerClient {
     for (;;) {
       note = await this.latestCheckpoint();
       size = openPinnedCheckpoint(note, this.#verifier, this.origin).size;
+      // A checkpoint the ledger serves without the policy's quorum is refused at once.
+      if (this.policy !== undefined) requirePolicyQuorum(note, this.policy);
       if (size > index) break;
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -382,7 +405,8 @@ export class LedgerClient {
       proof: proof.hashes,
     };
     const checkpoint = verifyEvidence(evidence, { verifier: this.#verifier, origin: this.origin });
-    return { evidence, checkpoint };
+    if (this.policy === undefined) return { evidence, checkpoint };
+    return { evidence, checkpoint, witnesses: requirePolicyQuorum(note, this.policy).witnesses };
   }
 }
 

@@ -17,6 +17,8 @@ export type ClientOwnErrorCode =
   | 'PROOF_INVALID'
   /** No checkpoint covers the entry within the wait. */
   | 'NOT_COVERED'
+  /** With a witness policy: the checkpoint's cosignatures do not satisfy its quorum (the message names the group). */
+  | 'QUORUM_NOT_MET'
   /** The event is refused here before signing or sending (schema, canonical form, size). */
   | 'INVALID_EVENT'
   /** The outbox already holds a different event at this emitter, stream and seq. */

@@ -9,8 +9,10 @@ import {
   type NoteVerifier,
   type VerifiedCheckpoint,
 } from '@civic-ledger/signed-note';
+import type { Policy } from '@civic-ledger/witness';
 import { ClientError } from './errors.ts';
 import { inclusionEvidenceSchema, type InclusionEvidence } from './schemas.ts';
+import { requirePolicyQuorum } from './witnesses.ts';
 
 /** The log a client trusts: its verifier key (C2SP text, pinned out of band) and origin. */
 export interface LogTrust {
@@ -52,19 +54,21 @@ const proofInvalid = (message: string, cause?: unknown) =>
 
 /**
  * Checks inclusion evidence offline: the checkpoint is signed by the pinned key for the
- * origin, the leaf holds the event (its hash recomputed), the leaf hash is recomputed, and
- * the proof leads from it to the checkpoint's root. Returns the verified checkpoint;
- * throws CHECKPOINT_UNVERIFIED or PROOF_INVALID.
+ * origin (and, given a witness policy, carries its quorum of cosignatures), the leaf holds
+ * the event (its hash recomputed), the leaf hash is recomputed, and the proof leads from it
+ * to the checkpoint's root. Returns the verified checkpoint; throws CHECKPOINT_UNVERIFIED,
+ * QUORUM_NOT_MET or PROOF_INVALID.
  */
 export function verifyEvidence(
   evidence: InclusionEvidence,
-  trust: LogTrust | { verifier: NoteVerifier; origin: string },
+  trust: (LogTrust | { verifier: NoteVerifier; origin: string }) & { policy?: Policy | undefined },
 ): VerifiedCheckpoint {
   const parsed = inclusionEvidenceSchema.safeParse(evidence);
   if (!parsed.success) throw proofInvalid(`evidence is malformed: ${parsed.error.issues[0]?.message}`);
   const e = parsed.data;
   const verifier = 'verifier' in trust ? trust.verifier : pinnedVerifier(trust.logKey);
   const cp = openPinnedCheckpoint(e.checkpoint, verifier, trust.origin);
+  if (trust.policy !== undefined) requirePolicyQuorum(e.checkpoint, trust.policy);
   let leaf;
   try {
     leaf = decodeLeaf(e.leaf);

@@ -30,3 +30,10 @@ export {
   type ConsistencyProof,
   type RemoteChainHead,
 } from './schemas.ts';
+export {
+  loadClientPolicy,
+  quorumShortfall,
+  requirePolicyQuorum,
+  type QuorumChecked,
+  type QuorumShortfall,
+} from './witnesses.ts';

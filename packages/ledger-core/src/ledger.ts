@@ -47,6 +47,7 @@ import {
 import { RecentEntries } from './recent.ts';
 import { SignaturePool } from './signature-pool.ts';
 import { Checkpointer, type CheckpointPolicy, type CheckpointSigner } from './checkpoints.ts';
+import { checkLedgerPolicy, type WitnessingOptions, type WitnessingStatus } from './witnessing.ts';
 
 export interface LedgerOptions {
   store: LedgerStore;
@@ -80,6 +81,12 @@ export interface LedgerOptions {
   onAppended?: (entries: readonly AppendedEntry[]) => void;
   /** Called after each checkpoint is signed and stored; must not throw. */
   onCheckpoint?: (checkpoint: { size: number; note: string }) => void;
+  /**
+   * Witnessed checkpoints: a checkpoint is published only once the policy's witnesses
+   * cosigned it to its quorum, at a fixed cadence (see witnessing.ts). The policy must name
+   * this ledger's log key (checkLedgerPolicy) and a URL for every witness.
+   */
+  witnessing?: WitnessingOptions;
 }
 
 /** One committed entry, as notifications describe it. */
@@ -259,7 +266,20 @@ export class Ledger {
 
   /** Opens the ledger on a store as its writer (fencing any earlier writer). */
   static async open(options: LedgerOptions): Promise<Ledger> {
+    // Before the lease: a witness policy that does not fit this ledger changes nothing.
+    if (options.witnessing) {
+      checkLedgerPolicy(options.witnessing.policy, { origin: options.origin, signers: options.logSigner });
+    }
     const store = options.store;
+    const checkpointer = new Checkpointer(
+      store,
+      options.origin,
+      options.logSigner,
+      options.checkpoints ?? {},
+      options.now,
+      options.onCheckpoint,
+      options.witnessing,
+    );
     const owner = options.owner ?? localOwner();
     const ttlMs = options.leaseTtlMs ?? 30_000;
     const lease = await store.acquireWriter({
@@ -274,14 +294,6 @@ export class Ledger {
       throw new LedgerError('CORRUPT', 'stored tree nodes do not give the stored root; run rebuild');
     }
     const registry = Registry.fromRecords(await store.getRegistry());
-    const checkpointer = new Checkpointer(
-      store,
-      options.origin,
-      options.logSigner,
-      options.checkpoints ?? {},
-      options.now,
-      options.onCheckpoint,
-    );
     const ledger = new Ledger(options, lease, head.size, range, registry, checkpointer);
     // The tail of the log: a writer taking over sees the redeliveries of what its
     // predecessor appended last, and inputs naming them.
@@ -299,6 +311,7 @@ export class Ledger {
     }
     ledger.#renewTimer = setInterval(() => void ledger.#renew(owner, ttlMs), Math.max(1000, ttlMs / 3));
     ledger.#renewTimer.unref();
+    if (options.witnessing) await checkpointer.load();
     checkpointer.start(() => ({ size: ledger.#size, root: ledger.#range.root() }));
     return ledger;
   }
@@ -761,7 +774,22 @@ export class Ledger {
     return consistencyProof(this.#store as NodeReader, size1, size2);
   }
 
-  /** Signs a checkpoint of the current size now (if it has none yet) and returns it. */
+  /** How long after its append an entry is covered by a published checkpoint (receipts promise
+   * it): maxDelayMs, or with witnesses max(interval, timeout) + timeout while the quorum holds. */
+  get checkpointWithinMs(): number {
+    return this.#checkpointer.checkpointWithinMs;
+  }
+
+  /** Which witnesses cosigned the latest checkpoints, which failed and why (undefined without witnesses). */
+  witnessStatus(): WitnessingStatus | undefined {
+    return this.#checkpointer.witnesses?.status();
+  }
+
+  /**
+   * Signs a checkpoint of the current size now (if it has none yet) and returns it. With
+   * witnesses: a round now, and the checkpoint once published (QUORUM_NOT_MET, a
+   * WitnessingError, when the cosignatures fall short: nothing is published).
+   */
   async checkpointNow(): Promise<{ size: number; note: string }> {
     await this.#flushing;
     return this.#checkpointer.checkpoint(this.#size, this.#range.root());

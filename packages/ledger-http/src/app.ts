@@ -32,6 +32,7 @@ import { signReceipt, type SignedReceipt } from '@civic-ledger/receipts';
 import * as s from './schemas.ts';
 import { registerNotifications } from './notifications.ts';
 import type { Bus } from '@civic-ledger/bus';
+import { BEARER_SECURITY_SCHEME, installAccessControl, type AccessOptions } from './access.ts';
 
 export interface AppConfig {
   /** Log identity: the checkpoint origin line, also named in receipts. */
@@ -118,6 +119,11 @@ export interface AppDeps {
   subjects?: { appended: string; checkpoint: string };
   /** More routes (the lineage API), registered after the read routes under the same error contract and limits. */
   registerExtra?: (r: ZodRouter) => void;
+  /**
+   * Read access control (off when absent): bearer tokens for non-public routes, the access
+   * log of every non-public read, GET /v1/access-log. See access.ts and the README.
+   */
+  access?: AccessOptions;
 }
 
 export interface StandaloneApp {
@@ -281,6 +287,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
     );
   });
 
+  // Before any route, so the classification check sees every one of them.
+  const access = deps.access ? installAccessControl(app, deps.access) : undefined;
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -289,8 +298,14 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
         description: 'Submit signed events; read entries, signed checkpoints and Merkle proofs.',
         version: '0.1.0',
       },
+      ...(access ? { components: { securitySchemes: { bearerAuth: BEARER_SECURITY_SCHEME } } } : {}),
     },
-    transform: jsonSchemaTransform,
+    transform: access
+      ? (doc) => {
+          const out = jsonSchemaTransform(doc);
+          return { ...out, schema: access.secureOperation(doc.route, out.schema as Record<string, unknown>) };
+        }
+      : jsonSchemaTransform,
   });
 
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -638,6 +653,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Standa
   }
 
   if (deps.registerExtra) deps.registerExtra(r);
+  access?.registerRoutes();
 
   // ---- operations
 

@@ -15,3 +15,12 @@ export { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
 export { ledgerPublishers, registerNotifications } from './notifications.ts';
 export * as apiSchemas from './schemas.ts';
 export { StoreLogView, type StoreLogViewOptions } from './store-view.ts';
+export {
+  ROUTE_ACCESS,
+  routeAccessOf,
+  storeOrgRole,
+  accessLogQuery,
+  accessLogPage,
+  type AccessOptions,
+  type RouteAccess,
+} from './access.ts';

@@ -1,5 +1,6 @@
 // Configuration from the environment, validated once with zod. A wrong value is reported
 // naming the variable and the rule; main.ts prints it and exits 1.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   ConfigError,
@@ -9,6 +10,7 @@ import {
   parseEnv,
   verifierKeyText,
 } from '@civic-ledger/service-config';
+import { parsePolicy, type Policy } from '@civic-ledger/witness';
 import { z } from 'zod';
 
 export { ConfigError };
@@ -31,6 +33,28 @@ export const envSchema = z.object({
   CIVIC_LEDGER_OPENLINEAGE_PIPELINES_FILE: z.string().min(1).optional(),
   /** The gateway's private key file (signs the derive events it attests). */
   CIVIC_LEDGER_OPENLINEAGE_GATEWAY_KEY_FILE: z.string().min(1).optional(),
+  /** Witnesses: a tlog-policy file (which witnesses, their URLs, the quorum); off when unset. */
+  CIVIC_LEDGER_WITNESS_POLICY_FILE: z.string().min(1).optional(),
+  /** With witnesses: the cadence of checkpoints. */
+  CIVIC_LEDGER_CHECKPOINT_INTERVAL_MS: int(10, 3_600_000).default(1000),
+  /** With witnesses: how long each witness gets per checkpoint (a 409 retry included). */
+  CIVIC_LEDGER_WITNESS_TIMEOUT_MS: int(10, 600_000).default(2000),
+  /**
+   * Read access: `tokens` serves only the public scope without a bearer token and writes every
+   * non-public read to the access log; `off` serves every read to anyone (development).
+   */
+  CIVIC_LEDGER_ACCESS_CONTROL: z.enum(['off', 'tokens']).default('off'),
+  /** With tokens: the token issuer's private key file (created on first start). */
+  CIVIC_LEDGER_TOKEN_ISSUER_KEY_FILE: z.string().min(1).optional(),
+  /** With tokens: the access log (node:sqlite file, hash-chained, append-only). */
+  CIVIC_LEDGER_ACCESS_LOG_FILE: z.string().min(1).optional(),
+  /**
+   * The compliance service's private key file (a key registered to an organization of role
+   * compliance): evaluates every appended event and records findings; off when unset.
+   */
+  CIVIC_LEDGER_COMPLIANCE_KEY_FILE: z.string().min(1).optional(),
+  /** With compliance: how often the retention monitor looks for overdue deletions (0 = never). */
+  CIVIC_LEDGER_RETENTION_INTERVAL_MS: int(0).default(60_000),
 });
 
 export interface ServiceConfig {
@@ -50,6 +74,28 @@ export interface ServiceConfig {
   shutdownTimeoutMs: number;
   /** OpenLineage ingest (POST /api/v1/lineage), when both files are configured. */
   openLineage?: { pipelinesFile: string; gatewayKeyFile: string };
+  /** Witnessed checkpoints, when a policy file is configured (checked against the log key at start). */
+  witnessing?: { policyFile: string; policy: Policy; intervalMs: number; timeoutMs: number };
+  /** Read access control with bearer tokens (off when absent). */
+  access?: { issuerKeyFile: string; accessLogFile: string };
+  /** The compliance runner (findings, decisions), when a compliance key file is configured. */
+  compliance?: { keyFile: string; retentionIntervalMs: number };
+}
+
+/** Reads and parses the witness policy; a wrong file names the variable (and the policy line). */
+function loadPolicy(path: string): Policy {
+  const variable = 'CIVIC_LEDGER_WITNESS_POLICY_FILE';
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (e) {
+    throw new ConfigError([{ variable, rule: `a readable tlog-policy file (${(e as Error).message})` }]);
+  }
+  try {
+    return parsePolicy(text);
+  } catch (e) {
+    throw new ConfigError([{ variable, rule: `${path}: ${(e as Error).message}` }]);
+  }
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
@@ -66,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ]);
   }
   const dataDir = resolve(e.CIVIC_LEDGER_DATA_DIR);
+  const policyFile = e.CIVIC_LEDGER_WITNESS_POLICY_FILE && resolve(e.CIVIC_LEDGER_WITNESS_POLICY_FILE);
   return {
     dataDir,
     host: e.CIVIC_LEDGER_HOST,
@@ -84,5 +131,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(pipelines !== undefined && gatewayKey !== undefined
       ? { openLineage: { pipelinesFile: resolve(pipelines), gatewayKeyFile: resolve(gatewayKey) } }
       : {}),
+    ...(e.CIVIC_LEDGER_COMPLIANCE_KEY_FILE === undefined
+      ? {}
+      : {
+          compliance: {
+            keyFile: resolve(e.CIVIC_LEDGER_COMPLIANCE_KEY_FILE),
+            retentionIntervalMs: e.CIVIC_LEDGER_RETENTION_INTERVAL_MS,
+          },
+        }),
+    ...(e.CIVIC_LEDGER_ACCESS_CONTROL === 'tokens'
+      ? {
+          access: {
+            issuerKeyFile: resolve(e.CIVIC_LEDGER_TOKEN_ISSUER_KEY_FILE ?? `${dataDir}/token-issuer.key`),
+            accessLogFile: resolve(e.CIVIC_LEDGER_ACCESS_LOG_FILE ?? `${dataDir}/access-log.db`),
+          },
+        }
+      : {}),
+    ...(policyFile === undefined
+      ? {}
+      : {
+          witnessing: {
+            policyFile,
+            policy: loadPolicy(policyFile),
+            intervalMs: e.CIVIC_LEDGER_CHECKPOINT_INTERVAL_MS,
+            timeoutMs: e.CIVIC_LEDGER_WITNESS_TIMEOUT_MS,
+          },
+        }),
   };
 }

@@ -23,3 +23,11 @@ export {
   type SignedReceipt,
   type UnsignedReceipt,
 } from '@civic-ledger/receipts';
+export {
+  WitnessMetrics,
+  registerWitnessRoutes,
+  witnessReadiness,
+  witnessStatusBody,
+  witnessStatusSchema,
+  type WitnessStatusBody,
+} from './witnesses.ts';

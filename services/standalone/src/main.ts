@@ -13,7 +13,9 @@ try {
 }
 
 const service = await startService(config).catch((e: unknown) => {
-  process.stderr.write(`civic-ledger standalone: could not start: ${(e as Error).message}\n`);
+  // A file named by the environment that does not fit (the witness policy) is a configuration error too.
+  const what = e instanceof ConfigError ? e.message : `could not start: ${(e as Error).message}`;
+  process.stderr.write(`civic-ledger standalone: ${what}\n`);
   process.exit(1);
 });
 

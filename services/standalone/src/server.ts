@@ -11,11 +11,26 @@ import {
   type SigningKey,
 } from '@civic-ledger/crypto';
 import { MemoryBus } from '@civic-ledger/bus';
-import { Ledger } from '@civic-ledger/ledger-core';
+import { Ledger, WitnessingError, checkLedgerPolicy } from '@civic-ledger/ledger-core';
 import { ed25519Signer } from '@civic-ledger/signed-note';
 import { SqliteStore } from '@civic-ledger/storage';
 import type { FastifyServerOptions } from 'fastify';
-import { buildApp, ledgerPublishers, type StandaloneApp } from '@civic-ledger/ledger-http';
+import { openAccessControl, type AccessControl } from '@civic-ledger/access';
+import {
+  COMPLIANCE_ROUTE_ACCESS,
+  ComplianceRunner,
+  busAlert,
+  registerComplianceRoutes,
+} from '@civic-ledger/compliance-runner';
+import {
+  ApiError,
+  buildApp,
+  ledgerPublishers,
+  storeOrgRole,
+  type LogAccess,
+  type RouteAccess,
+  type StandaloneApp,
+} from '@civic-ledger/ledger-http';
 import { LineageFollower, registerLineageRoutes } from '@civic-ledger/lineage-http';
 import { chainKey } from '@civic-ledger/chain';
 import {
@@ -27,6 +42,13 @@ import { signReceipt } from '@civic-ledger/receipts';
 import { ConfigError } from '@civic-ledger/service-config';
 import { z } from 'zod';
 import type { ServiceConfig } from './config.ts';
+import {
+  WitnessMetrics,
+  registerWitnessRoutes,
+  roundLogger,
+  witnessReadiness,
+  type RoundLog,
+} from './witnesses.ts';
 
 export interface RunningService extends StandaloneApp {
   ledger: Ledger;
@@ -35,10 +57,19 @@ export interface RunningService extends StandaloneApp {
   /** The lineage index behind /v1/lineage, kept current on every append. */
   lineage: LineageFollower;
   logKey: SigningKey;
+  /** The compliance runner (findings on the ledger, /v1/findings, /v1/decisions), when configured. */
+  compliance: ComplianceRunner | undefined;
+  /** Read access control (bearer tokens, access log), when configured. */
+  access: AccessControl | undefined;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
 }
+
+/** Routes this service adds beyond ledger-http's table, and who may read them. */
+const STANDALONE_ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
+  'GET /v1/checkpoints/latest/witnesses': 'public',
+};
 
 /** Reads the log key, creating it (mode 0600) on first start. */
 export function loadLogKey(path: string, name: string): { key: SigningKey; created: boolean } {
@@ -88,24 +119,57 @@ export async function startService(
 ): Promise<RunningService> {
   mkdirSync(config.dataDir, { recursive: true });
   const { key: logKey, created } = loadLogKey(config.logKeyFile, config.origin);
+  const logSigner = ed25519Signer(logKey);
+  const witnessing = config.witnessing;
+  if (witnessing) {
+    // The policy must name this ledger's own log key: checked before anything opens.
+    try {
+      checkLedgerPolicy(witnessing.policy, { origin: config.origin, signers: logSigner });
+    } catch (e) {
+      if (!(e instanceof WitnessingError)) throw e;
+      throw new ConfigError([
+        { variable: 'CIVIC_LEDGER_WITNESS_POLICY_FILE', rule: `${witnessing.policyFile}: ${e.message}` },
+      ]);
+    }
+  }
+  // Set once the app exists; rounds before that are not logged (state changes are, later).
+  const logTo: { log?: RoundLog } = {};
+  const logRound = roundLogger(() => logTo.log);
+  const witnessMetrics = new WitnessMetrics();
   const store = new SqliteStore({ path: join(config.dataDir, 'ledger.db') });
   // The in-process bus: appended entries and checkpoints, published after the commit.
   const bus = new MemoryBus();
   const publishers = ledgerPublishers(bus);
   // Set once the index is built; appends before that are in the build.
   let lineage: LineageFollower | undefined;
+  // Set once it has caught up with the log; appends before that are in its catch-up.
+  let compliance: ComplianceRunner | undefined;
   let ledger: Ledger;
   try {
     ledger = await Ledger.open({
       store,
       origin: config.origin,
-      logSigner: ed25519Signer(logKey),
+      logSigner,
       operatorKey: config.operatorKey,
       checkpoints: config.checkpoints,
+      ...(witnessing
+        ? {
+            witnessing: {
+              policy: witnessing.policy,
+              intervalMs: witnessing.intervalMs,
+              timeoutMs: witnessing.timeoutMs,
+              onRound: (round) => {
+                witnessMetrics.observe(round);
+                logRound(round);
+              },
+            },
+          }
+        : {}),
       ...publishers,
       onAppended: (entries) => {
         publishers.onAppended(entries);
         lineage?.notify();
+        compliance?.notify();
       },
     });
   } catch (e) {
@@ -122,29 +186,109 @@ export async function startService(
   }
   const perMinute = (max: number) => (max === 0 ? null : { max, windowMs: 60_000 });
   let openLineage: ReturnType<typeof loadOpenLineage> | undefined;
+  let access: AccessControl | undefined;
   try {
+    if (config.compliance) {
+      let key;
+      try {
+        key = readSigningKeyFile(config.compliance.keyFile);
+      } catch (e) {
+        throw new ConfigError([
+          {
+            variable: 'CIVIC_LEDGER_COMPLIANCE_KEY_FILE',
+            rule: `${config.compliance.keyFile}: ${(e as Error).message}`,
+          },
+        ]);
+      }
+      compliance = await ComplianceRunner.open({
+        source: store,
+        key,
+        submit: (events) => ledger.submitDecoded(events),
+        alert: busAlert(bus),
+        retentionIntervalMs: config.compliance.retentionIntervalMs,
+        onError: (err, context) => logTo.log?.warn({ err, context }, 'compliance runner'),
+      });
+    }
     openLineage = config.openLineage ? loadOpenLineage(config.openLineage) : undefined;
+    access = config.access
+      ? openAccessControl({
+          origin: config.origin,
+          issuerKeyFile: config.access.issuerKeyFile,
+          accessLogFile: config.access.accessLogFile,
+          orgRole: storeOrgRole(store),
+        })
+      : undefined;
   } catch (e) {
+    await compliance?.close();
     follower.close();
     await ledger.close();
     await store.close();
     throw e;
   }
+  // With witnesses a checkpoint exists only once its quorum held: the latest route never
+  // signs one on demand (and never asks the witnesses for a reader).
+  const logAccess: LogAccess = witnessing
+    ? {
+        get size() {
+          return ledger.size;
+        },
+        get writable() {
+          return ledger.writable;
+        },
+        submit: (items, o) => ledger.submit(items, o),
+        inclusionProof: (i, n) => ledger.inclusionProof(i, n),
+        consistencyProof: (a, b) => ledger.consistencyProof(a, b),
+        checkpointNow: async () => {
+          const latest = await store.latestCheckpoint();
+          if (latest) return latest;
+          throw new ApiError('NOT_FOUND', 'no checkpoint has reached its witness quorum yet', {
+            status: '/v1/checkpoints/latest/witnesses',
+          });
+        },
+      }
+    : ledger;
+  const checkpointWithinMs = ledger.checkpointWithinMs;
+  const latestStored = () => store.latestCheckpoint();
   const built = await buildApp(
     {
       origin: config.origin,
-      checkpointWithinMs: config.checkpoints.maxDelayMs,
+      checkpointWithinMs,
       clientRateLimit: perMinute(config.rateLimitPerMinute),
       keyRateLimit: perMinute(config.keyRateLimitPerMinute),
       logLevel: config.logLevel,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     },
     {
-      ledger,
+      ledger: logAccess,
       store,
       logKey,
       bus,
+      // This service's own routes beyond ledger-http's table: the witness status is public.
+      ...(access
+        ? { access: { ...access, routes: { ...STANDALONE_ROUTE_ACCESS, ...COMPLIANCE_ROUTE_ACCESS } } }
+        : {}),
+      ...(witnessing
+        ? {
+            // The default readiness, plus the witnesses: the promise receipts make and whether it holds.
+            ready: async () => {
+              if (!ledger.writable) return { ok: false, status: 'not-writer' };
+              try {
+                const head = await store.head();
+                return {
+                  ok: true,
+                  status: 'ready',
+                  size: head.size,
+                  dependencies: witnessReadiness(ledger.witnessStatus()!),
+                };
+              } catch {
+                return { ok: false, status: 'store-unavailable' };
+              }
+            },
+          }
+        : {}),
       registerExtra: (r) => {
+        registerWitnessRoutes(r, ledger, latestStored);
+        if (compliance) registerComplianceRoutes(r, compliance, { logSize: () => ledger.size });
         registerLineageRoutes(r, {
           follower,
           store,
@@ -163,7 +307,7 @@ export async function startService(
                       ...x,
                       receipt: signReceipt(logKey, x.receipt, {
                         origin: config.origin,
-                        checkpointWithinMs: config.checkpoints.maxDelayMs,
+                        checkpointWithinMs,
                       }),
                     }
                   : x,
@@ -182,10 +326,31 @@ export async function startService(
     },
   );
   const { app } = built;
+  logTo.log = app.log;
+  // The service's metrics, then the witnesses'.
+  const render = built.metrics.render.bind(built.metrics);
+  built.metrics.render = (gauges) =>
+    render(gauges) +
+    witnessMetrics.render(ledger.witnessStatus(), checkpointWithinMs) +
+    (compliance?.metricsText() ?? '');
   if (created) app.log.info({ path: config.logKeyFile }, 'created a new log key');
+  if (access?.issuerKeyCreated)
+    app.log.info({ path: config.access!.issuerKeyFile }, 'created a new token issuer key');
+  if (!access) app.log.warn('read access control is off: every read route is open to anyone');
   follower.onError = (e) => app.log.warn({ err: e }, 'lineage index catch-up failed');
   app.log.info(
-    { origin: config.origin, logVerifierKey: formatVerifierKey(logKey), size: ledger.size },
+    {
+      origin: config.origin,
+      logVerifierKey: formatVerifierKey(logKey),
+      size: ledger.size,
+      checkpointWithinMs,
+      ...(witnessing
+        ? {
+            witnesses: witnessing.policy.witnesses.map((w) => `${w.name} ${w.url}`),
+            quorum: witnessing.policy.quorum,
+          }
+        : {}),
+    },
     'ledger open',
   );
   let url: string;
@@ -193,6 +358,8 @@ export async function startService(
     url = await app.listen({ host: config.host, port: config.port });
   } catch (e) {
     await app.close();
+    access?.close();
+    await compliance?.close();
     await ledger.close();
     await store.close();
     throw e;
@@ -207,9 +374,22 @@ export async function startService(
       } finally {
         clearTimeout(timer);
       }
+      access?.close();
+      // It drains its queued findings through the ledger: before the ledger closes.
+      await compliance?.close();
       await ledger.close();
       await bus.close();
       await store.close();
     })());
-  return Object.assign(built, { ledger, store, logKey, bus, lineage: follower, url, close });
+  return Object.assign(built, {
+    ledger,
+    store,
+    logKey,
+    bus,
+    lineage: follower,
+    access,
+    compliance,
+    url,
+    close,
+  });
 }

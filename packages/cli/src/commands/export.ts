@@ -9,7 +9,7 @@ import { defineCommand } from '../command.ts';
 import { loadConfigFile, requireLogKey, requireUrl, resolveOrigin } from '../config.ts';
 import { CliError, EXIT, describe } from '../errors.ts';
 import { progressBar, type Io } from '../io.ts';
-import { LOG_HELP, LOG_OPTIONS, jsonSchema, logSchema } from './common.ts';
+import { LOG_HELP, LOG_OPTIONS, jsonSchema, ledgerFetch, logSchema } from './common.ts';
 import { verifyBundleReport } from './verify.ts';
 
 const HELP = `Usage: civic-ledger export --url <url> --log-key <key> --out <dir> [--events <hash,...>] [--indexes <i,...>]
@@ -87,14 +87,15 @@ async function runExport(v: Values, io: Io): Promise<number> {
   const progress = progressBar(io, 'exporting', 'entries');
   let manifest;
   try {
-    const source = httpSource(url);
+    const authorized = ledgerFetch(io, v, url);
+    const source = httpSource(url, { fetch: authorized });
     manifest = partial
       ? await writePartialBundle(dir, source, {
           logKey,
           origin,
           hashes,
           indexes,
-          proofs: httpProofProvider(url),
+          proofs: httpProofProvider(url, { fetch: authorized }),
           ...(v.checkpoint === undefined ? {} : { checkpoint: v.checkpoint }),
           onProgress: (d, t) => progress.update(d, t),
         })

@@ -12,7 +12,7 @@ import { defineCommand } from '../command.ts';
 import { loadConfigFile, requireLogKey, requireUrl, resolveOrigin } from '../config.ts';
 import { CliError, EXIT, describe } from '../errors.ts';
 import type { Io } from '../io.ts';
-import { LOG_HELP, LOG_OPTIONS, jsonSchema, logSchema } from './common.ts';
+import { LOG_HELP, LOG_OPTIONS, authHeaders, jsonSchema, logSchema } from './common.ts';
 import { verifyBundleReport } from './verify.ts';
 
 const HELP = `Usage: civic-ledger lineage <query> --url <url> [--log-key <key>] [flags]
@@ -202,14 +202,14 @@ interface Http {
   get(route: string, params: URLSearchParams): Promise<{ text: string; headers: Headers }>;
 }
 
-function http(url: string): Http {
+function http(url: string, auth: Record<string, string> = {}): Http {
   return {
     async get(route, params) {
       const target = `${url}/v1/lineage/${route}?${params.toString()}`;
       let res: Response;
       let text: string;
       try {
-        res = await fetch(target, { headers: { accept: 'application/json' } });
+        res = await fetch(target, { headers: { accept: 'application/json', ...auth } });
         text = await res.text();
       } catch (e) {
         throw new CliError('SERVER_ERROR', `could not reach ${url}: ${describe(e)}`, { cause: e });
@@ -622,7 +622,7 @@ async function runLineage(v: Values, io: Io): Promise<number> {
 
   const { config } = loadConfigFile(io, v.config);
   const url = requireUrl(v.url, config, 'lineage');
-  const api = http(url);
+  const api = http(url, authHeaders(io, v));
   switch (v.query) {
     case 'upstream':
     case 'downstream': {

@@ -7,7 +7,7 @@ import { defineCommand } from '../command.ts';
 import { loadConfigFile, requireLogKey, requireUrl, resolveOrigin } from '../config.ts';
 import { CliError, EXIT } from '../errors.ts';
 import type { Io } from '../io.ts';
-import { LOG_HELP, LOG_OPTIONS, jsonSchema, logSchema } from './common.ts';
+import { LOG_HELP, LOG_OPTIONS, jsonSchema, ledgerFetch, logSchema } from './common.ts';
 import { fromClientError } from './submit.ts';
 
 const HELP = `Usage: civic-ledger proof --url <url> --log-key <key> (--hash <event hash> | --index <n>) [--json]
@@ -61,7 +61,7 @@ async function runProof(v: Values, io: Io): Promise<number> {
     return exit;
   };
   try {
-    const client = new LedgerClient({ baseUrl: url, logKey, origin });
+    const client = new LedgerClient({ baseUrl: url, logKey, origin, fetch: ledgerFetch(io, v, url) });
     const hash = v.hash ?? (await client.getEntry(v.index!)).eventHash;
     const { evidence, checkpoint } = await client.verifyInclusion(hash, { waitMs: v['wait-ms'] });
     if (v.index !== undefined && evidence.index !== v.index) {

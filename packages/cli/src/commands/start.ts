@@ -25,6 +25,14 @@ that key; verifiers pin it. Stops cleanly on Ctrl-C / SIGTERM.
                           can be tried. On a data dir that already holds a log: no seeding.
   --demo-size <n>         events of the demo city, 100..1000000 (default 2000)
   --demo-seed <s>         demo city seed (default 42)
+  --demo-violations       seed the demo city with a realistic share (about 2 %) of movements
+                          that break its declarations, so the compliance findings have
+                          something to show
+  --compliance-key <file> run the compliance service in process with this key (a key of an
+                          organization of role compliance; the demo's is
+                          <data dir>/demo-keys/compliance.key): every appended event is
+                          evaluated, findings are recorded on the ledger, GET /v1/findings and
+                          POST /v1/decisions answer
 
 Flags (each also read from its CIVIC_LEDGER_* variable, as the standalone service does):
   --data-dir <dir>        data directory (default ./data)
@@ -62,6 +70,8 @@ const schema = z.object({
   demo: z.boolean().default(false),
   'demo-size': intFlag(100, 1_000_000).optional(),
   'demo-seed': nonEmpty.optional(),
+  'demo-violations': z.boolean().optional(),
+  'compliance-key': nonEmpty.optional(),
   json: z.boolean().default(false),
 });
 type Values = z.output<typeof schema>;
@@ -204,6 +214,7 @@ function banner(r: {
   size: number;
   dataDir: string;
   demoKeys: string | null;
+  compliance?: boolean;
 }): string {
   const pin = `--url ${r.url} --log-key ${quote(r.logKey)} --origin ${quote(r.origin)}`;
   const lines = [
@@ -227,6 +238,12 @@ function banner(r: {
   );
   if (r.demoKeys !== null) {
     lines.push(`  civic-ledger emit ${pin} --key ${quote(join(r.demoKeys, 'police.key'))} --json event.json`);
+  }
+  if (r.compliance === true) {
+    lines.push(
+      `  civic-ledger findings --url ${r.url} --outcome violation`,
+      `  civic-ledger decide --url ${r.url} --org police --dataset transport-agency/plate-extract --purpose city:RoadSafetyEnforcement`,
+    );
   }
   lines.push('', 'Press Ctrl-C to stop.', '');
   return lines.join('\n');
@@ -270,10 +287,15 @@ export async function runStart(v: Values, io: Io): Promise<number> {
           '--operator-key: not with --demo on a fresh data dir (the demo city has its own operator)',
         );
       }
-      const { generateDemoCity } = await import('@civic-ledger/demo-city');
+      const { generateDemoCity, violationHooks, DEFAULT_DAYS } = await import('@civic-ledger/demo-city');
+      const size = v['demo-size'] ?? DEFAULT_DEMO_SIZE;
       city = generateDemoCity({
         seed: v['demo-seed'] ?? DEFAULT_DEMO_SEED,
-        size: v['demo-size'] ?? DEFAULT_DEMO_SIZE,
+        size,
+        // About 2 % of the city's events, spread over the hours of the window.
+        ...(v['demo-violations']
+          ? { hooks: violationHooks({ perHour: Math.min(1, (0.02 * size) / (DEFAULT_DAYS * 24)) }) }
+          : {}),
       });
     }
     const overrides: Record<string, string | undefined> = {
@@ -294,6 +316,8 @@ export async function runStart(v: Values, io: Io): Promise<number> {
       CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES: v['checkpoint-max-entries']?.toString(),
       CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: v['checkpoint-max-delay-ms']?.toString(),
       CIVIC_LEDGER_LOG_LEVEL: v['log-level'],
+      CIVIC_LEDGER_COMPLIANCE_KEY_FILE:
+        v['compliance-key'] === undefined ? undefined : resolve(io.cwd, v['compliance-key']),
     };
     const config = await serviceConfig(io, overrides);
     if (existing?.origin !== undefined && config.origin !== existing.origin) {
@@ -364,7 +388,11 @@ export async function runStart(v: Values, io: Io): Promise<number> {
       demoKeys: existsSync(demoKeysDir) ? demoKeysDir : null,
       seeded,
     };
-    io.out(v.json ? `${JSON.stringify(info)}\n` : banner(info));
+    io.out(
+      v.json
+        ? `${JSON.stringify(info)}\n`
+        : banner({ ...info, compliance: service.compliance !== undefined }),
+    );
     if (signalled) onSignal();
     await stopped;
     io.err('stopped\n');
@@ -393,6 +421,8 @@ export const command = defineCommand({
       demo: { type: 'boolean' },
       'demo-size': { type: 'string' },
       'demo-seed': { type: 'string' },
+      'demo-violations': { type: 'boolean' },
+      'compliance-key': { type: 'string' },
       json: { type: 'boolean' },
     },
     schema,

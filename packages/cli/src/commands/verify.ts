@@ -4,7 +4,9 @@
 // log only grew since the saved state. Stops at the first failure and names it.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseVerifierKey } from '@civic-ledger/crypto';
 import type { LogSource, VerifyResult, VerifierState } from '@civic-ledger/verifier';
+import type { Policy } from '@civic-ledger/witness';
 import { z } from 'zod';
 import { intFlag, nonEmpty, verifierKeyFlag } from '../args.ts';
 import { defineCommand } from '../command.ts';
@@ -18,9 +20,9 @@ import {
 import { CliError, EXIT, describe } from '../errors.ts';
 import { progressBar, type Io } from '../io.ts';
 import { readStateFile, writeStateFile } from '../state.ts';
-import { LOG_HELP, LOG_OPTIONS, jsonSchema, logSchema } from './common.ts';
+import { LOG_HELP, LOG_OPTIONS, jsonSchema, ledgerFetch, logSchema } from './common.ts';
 
-const HELP = `Usage: civic-ledger verify (--url <url> | --data-dir <dir> | --bundle <dir>) --log-key <key> [flags]
+const HELP = `Usage: civic-ledger verify (--url <url> | --data-dir <dir> | --bundle <dir>) --log-key <key> [--policy <file>] [flags]
 
 Verifies a whole log against the log's public key, pinned here (never taken from the
 server): every leaf hash, every event signature with the key in force at that ledger
@@ -35,6 +37,12 @@ Where the log comes from (exactly one):
 
 Flags:
 ${LOG_HELP}
+  --policy <file>         a witness policy (c2sp.org/tlog-policy: log, witness, group, quorum
+                          lines): the verified checkpoint (the largest; a partial bundle's
+                          one) must carry its quorum of witness cosignatures, else
+                          QUORUM_NOT_MET (naming the group that fails) and exit 1. Its log
+                          line must be the pinned key; without --log-key its one log line is
+                          pinned
   --operator-key <key>    also pin the operator's first key (else taken from leaf 0)
   --state <file>          state file: read before, written after a successful run
                           (default <state dir>/verifier/<origin>-<hash>.json)
@@ -45,9 +53,11 @@ ${LOG_HELP}
   --until <where>         with --url: 'checkpoint' (default) verifies up to the latest signed
                           checkpoint; 'head' also the entries no checkpoint covers yet
   --json                  print one JSON object: { ok, index, eventHash, check, message,
-                          size, checkpoints, treeSize, rootHash, origin, statePath, stateSaved }
+                          size, checkpoints, treeSize, rootHash, origin, quorum, witnesses,
+                          statePath, stateSaved }
 
-Output: "OK: N entries, K checkpoints, tree size S, root <hex>" or
+Output: "OK: N entries, K checkpoints, tree size S, root <hex>" (with --policy: ", cosigned by
+<witnesses> (quorum <name>)") or
 "FAILED at ledger index I (event <hash>): <CHECK> — <message>". A progress bar is drawn on
 stderr when it is a terminal.
 
@@ -60,6 +70,7 @@ const schema = z.object({
   'data-dir': nonEmpty.optional(),
   bundle: nonEmpty.optional(),
   'operator-key': verifierKeyFlag.optional(),
+  policy: nonEmpty.optional(),
   state: nonEmpty.optional(),
   'state-dir': nonEmpty.optional(),
   save: z.boolean().default(true),
@@ -99,6 +110,9 @@ export interface VerifyReport {
   /** Bundle failures: the file and 1-based line concerned. */
   file: string | null;
   line: number | null;
+  /** With --policy: the policy's quorum, and the witnesses whose cosignatures the checkpoint carries. */
+  quorum: string | null;
+  witnesses: string[] | null;
   elapsedMs: number;
 }
 
@@ -117,6 +131,8 @@ const TREE_CHECKS = new Set([
   'CHECKPOINT_ROOT',
   'LOG_TRUNCATED',
   'STATE_ORIGIN',
+  'QUORUM_NOT_MET',
+  'COSIGNATURE_INVALID',
 ]);
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -129,7 +145,11 @@ export function formatReport(r: VerifyReport): string {
       r.chosen === null
         ? ''
         : ` (partial bundle: ${plural(r.chosen.length, 'chosen event')} proven included)`;
-    return `OK: ${plural(r.size, 'entry').replace(/entrys$/, 'entries')}, ${plural(r.checkpoints, 'checkpoint')}, ${tree}${chosen}`;
+    const cosigned =
+      r.witnesses === null
+        ? ''
+        : `, cosigned by ${r.witnesses.join(', ') || 'no witness'} (quorum ${r.quorum})`;
+    return `OK: ${plural(r.size, 'entry').replace(/entrys$/, 'entries')}, ${plural(r.checkpoints, 'checkpoint')}, ${tree}${cosigned}${chosen}`;
   }
   const fileLine = r.file === null ? '' : ` [${r.file}${r.line === null ? '' : ` line ${r.line}`}]`;
   const where =
@@ -171,6 +191,8 @@ export interface BundleVerifyOptions {
   operatorKey?: string | undefined;
   checkSignatures: boolean;
   threads: number;
+  /** A witness policy the bundle's checkpoint must satisfy. */
+  policy?: Policy | undefined;
 }
 
 /** Verifies a bundle directory offline and reports it like a log (no state is written). */
@@ -192,6 +214,7 @@ export async function verifyBundleReport(
       checkSignatures: o.checkSignatures,
       signatureThreads: o.threads,
       onProgress: (d, t) => progress.update(d, t),
+      ...(o.policy === undefined ? {} : { policy: o.policy }),
     });
   } catch (e) {
     throw new CliError('IO_ERROR', `--bundle: cannot read ${dir}: ${(e as Error).message}`, { cause: e });
@@ -204,6 +227,8 @@ export async function verifyBundleReport(
     statePath: null,
     previousSize: o.state?.size ?? null,
     stateSaved: false,
+    quorum: o.policy?.quorum ?? null,
+    witnesses: r.ok && r.witnesses !== undefined ? r.witnesses : null,
     elapsedMs: Math.round(performance.now() - started),
   };
   if (!r.ok) {
@@ -280,7 +305,11 @@ async function openSource(
   }
   if (url !== undefined) {
     const { httpSource } = await import('@civic-ledger/verifier');
-    return { source: httpSource(url, { until: v.until }), label: url, close: () => undefined };
+    return {
+      source: httpSource(url, { until: v.until, fetch: ledgerFetch(io, v, url) }),
+      label: url,
+      close: () => undefined,
+    };
   }
   throw new Error('unreachable: no source');
 }
@@ -306,6 +335,63 @@ function counting(source: LogSource): { source: LogSource; count: () => number; 
 
 type Values = z.output<typeof schema>;
 
+/** The --policy file, parsed strictly; a file that does not parse is a usage error naming its line. */
+async function readPolicy(path: string): Promise<Policy> {
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (e) {
+    throw new CliError('USAGE', `--policy: cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  const { parsePolicy } = await import('@civic-ledger/witness');
+  try {
+    return parsePolicy(text);
+  } catch (e) {
+    throw new CliError('USAGE', `--policy: ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** The policy must list the pinned log key for the origin: else it could never accept this log. */
+function checkPolicyLog(policy: Policy, logKey: string, origin: string): void {
+  const pinned = parseVerifierKey(logKey.trim());
+  const listed = policy.logs.some((l) => {
+    const k = parseVerifierKey(l.verifierKey);
+    return l.origin === origin && k.name === pinned.name && Buffer.from(k.publicKey).equals(pinned.publicKey);
+  });
+  if (!listed) {
+    throw new CliError(
+      'USAGE',
+      `--policy: the policy has no log line with the pinned log key ${logKey} (origin ${origin})`,
+    );
+  }
+}
+
+/** The policy's quorum over the largest verified checkpoint: who cosigned it, or the failure. */
+async function checkQuorumOf(
+  checkpoint: { size: number; note: string } | undefined,
+  policy: Policy,
+): Promise<{ witnesses: string[] } | { check: string; message: string; index: number }> {
+  if (checkpoint === undefined) {
+    return {
+      check: 'QUORUM_NOT_MET',
+      message: 'the log has no signed checkpoint to carry the quorum',
+      index: 0,
+    };
+  }
+  const { WitnessingError, requireCheckpointQuorum } = await import('@civic-ledger/ledger-core');
+  try {
+    return { witnesses: [...requireCheckpointQuorum(checkpoint.note, policy).witnesses] };
+  } catch (e) {
+    if (e instanceof WitnessingError)
+      return { check: 'QUORUM_NOT_MET', message: e.message, index: checkpoint.size };
+    return {
+      check: 'COSIGNATURE_INVALID',
+      message: `the checkpoint's cosignatures: ${(e as Error).message}`,
+      index: checkpoint.size,
+    };
+  }
+}
+
 export async function runVerify(v: Values, io: Io): Promise<number> {
   const chosen = (['url', 'data-dir', 'bundle'] as const).filter((k) => v[k] !== undefined);
   if (chosen.length > 1) {
@@ -316,8 +402,12 @@ export async function runVerify(v: Values, io: Io): Promise<number> {
   if (chosen.length === 0 && url === undefined) {
     throw new CliError('USAGE', 'where is the log? give --url <url>, --data-dir <dir> or --bundle <dir>');
   }
-  const logKey = requireLogKey(v['log-key'], config);
+  const policy = v.policy === undefined ? undefined : await readPolicy(resolve(io.cwd, v.policy));
+  // The policy's one log line pins the key when nothing else does.
+  const onlyLog = policy?.logs.length === 1 ? policy.logs[0]!.verifierKey : undefined;
+  const logKey = requireLogKey(v['log-key'] ?? config.logKey ?? onlyLog, config);
   const origin = resolveOrigin(v.origin, config, logKey);
+  if (policy !== undefined) checkPolicyLog(policy, logKey, origin);
   const statePath =
     v.state !== undefined
       ? resolve(io.cwd, v.state)
@@ -342,6 +432,7 @@ export async function runVerify(v: Values, io: Io): Promise<number> {
       operatorKey: v['operator-key'],
       checkSignatures: v.signatures,
       threads: v.threads,
+      policy,
     });
     // A full bundle is the whole log up to a checkpoint: it advances the state like a server
     // would. A partial bundle proves inclusion in one checkpoint, not the log's history.
@@ -383,17 +474,26 @@ export async function runVerify(v: Values, io: Io): Promise<number> {
     await opened.close();
   }
 
+  // The witnesses: the largest verified checkpoint must carry the policy's quorum.
+  let quorumFailure: { check: string; message: string; index: number } | undefined;
+  let witnesses: string[] | null = null;
+  if (policy !== undefined && result.ok) {
+    const checked = await checkQuorumOf(result.checkpoint, policy);
+    if ('witnesses' in checked) witnesses = checked.witnesses;
+    else quorumFailure = checked;
+  }
+  const failed = !result.ok || quorumFailure !== undefined;
   const report: VerifyReport = {
-    ok: result.ok,
-    index: result.ok ? null : result.index,
+    ok: !failed,
+    index: result.ok ? (quorumFailure?.index ?? null) : result.index,
     eventHash: result.ok ? null : (result.eventHash ?? null),
-    check: result.ok ? null : result.check,
-    message: result.ok ? null : result.message,
+    check: result.ok ? (quorumFailure?.check ?? null) : result.check,
+    message: result.ok ? (quorumFailure?.message ?? null) : result.message,
     range: result.ok ? null : (result.range ?? null),
     size: result.ok ? result.size : counted.size(),
     checkpoints: counted.count(),
-    treeSize: result.ok ? (result.checkpoint?.size ?? null) : null,
-    rootHash: result.ok ? (result.checkpoint?.rootHash ?? null) : null,
+    treeSize: !failed && result.ok ? (result.checkpoint?.size ?? null) : null,
+    rootHash: !failed && result.ok ? (result.checkpoint?.rootHash ?? null) : null,
     origin,
     source: opened.label,
     statePath: v.save ? statePath : null,
@@ -403,9 +503,19 @@ export async function runVerify(v: Values, io: Io): Promise<number> {
     chosen: null,
     file: null,
     line: null,
+    quorum: policy?.quorum ?? null,
+    witnesses,
     elapsedMs: Math.round(performance.now() - started),
   };
-  return finish(io, v, report, result.ok ? result.newState : undefined, statePath, logKey, previous);
+  return finish(
+    io,
+    v,
+    report,
+    result.ok && !failed ? result.newState : undefined,
+    statePath,
+    logKey,
+    previous,
+  );
 }
 
 const REPORT_ORDER: readonly (keyof VerifyReport)[] = [
@@ -420,6 +530,8 @@ const REPORT_ORDER: readonly (keyof VerifyReport)[] = [
   'treeSize',
   'rootHash',
   'origin',
+  'quorum',
+  'witnesses',
   'source',
   'bundle',
   'chosen',
@@ -482,6 +594,7 @@ export const command = defineCommand({
       'data-dir': { type: 'string' },
       bundle: { type: 'string' },
       'operator-key': { type: 'string' },
+      policy: { type: 'string' },
       state: { type: 'string' },
       'state-dir': { type: 'string' },
       save: { type: 'boolean' },

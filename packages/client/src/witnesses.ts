@@ -1,0 +1,168 @@
+// Cosigned checkpoints for the SDK: a witness policy (c2sp.org/tlog-policy) given to the
+// client makes every checkpoint it relies on carry the cosignatures of the policy's quorum,
+// so a ledger operator cannot show this client a history the witnesses never saw.
+import { readFileSync } from 'node:fs';
+import { parseVerifierKey } from '@civic-ledger/crypto';
+import {
+  QUORUM_NONE,
+  checkQuorum,
+  evaluateQuorum,
+  isWitnessError,
+  parsePolicy,
+  type Policy,
+} from '@civic-ledger/witness';
+import { ClientError } from './errors.ts';
+
+/** A group of the quorum (or a witness named as the quorum) that does not hold. */
+export interface QuorumShortfall {
+  name: string;
+  threshold: number;
+  members: string[];
+  holding: string[];
+}
+
+/** What a checkpoint's cosignatures satisfied: the witnesses (policy names) that cosigned it. */
+export interface QuorumChecked {
+  quorum: string;
+  witnesses: string[];
+}
+
+/** A parsed Policy (of @civic-ledger/witness's parsePolicy). */
+export function isPolicy(v: unknown): v is Policy {
+  const p = v as Policy;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Array.isArray(p.logs) &&
+    Array.isArray(p.witnesses) &&
+    Array.isArray(p.groups)
+  );
+}
+
+/**
+ * The policy of the client's options: `policy` (the file's text or bytes, or a parsed Policy)
+ * or `policyFile` (a path, read once). It must have a quorum and list the pinned log key.
+ * INVALID_ARGUMENT naming the option (and the policy line) otherwise.
+ */
+export function loadClientPolicy(
+  options: { policy?: string | Uint8Array | Policy | undefined; policyFile?: string | undefined },
+  log: { logKey: string; origin: string },
+): Policy | undefined {
+  if (options.policy !== undefined && options.policyFile !== undefined) {
+    throw new ClientError('INVALID_ARGUMENT', 'options.policy and options.policyFile: give one, not both');
+  }
+  const option = options.policyFile !== undefined ? 'options.policyFile' : 'options.policy';
+  let input: string | Uint8Array | Policy;
+  if (options.policyFile !== undefined) {
+    try {
+      input = readFileSync(options.policyFile);
+    } catch (cause) {
+      throw new ClientError(
+        'INVALID_ARGUMENT',
+        `${option}: cannot read ${options.policyFile}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+  } else if (options.policy !== undefined) {
+    input = options.policy;
+  } else {
+    return undefined;
+  }
+  let policy: Policy;
+  try {
+    policy = isPolicy(input) ? input : parsePolicy(input);
+  } catch (cause) {
+    const line = isWitnessError(cause) ? cause.details['line'] : undefined;
+    throw new ClientError('INVALID_ARGUMENT', `${option}: ${(cause as Error).message}`, {
+      details: { option, ...(typeof line === 'number' ? { line } : {}) },
+      cause,
+    });
+  }
+  if (policy.quorum === undefined) {
+    throw new ClientError('INVALID_ARGUMENT', `${option}: the policy has no quorum line`, {
+      details: { option },
+    });
+  }
+  const pinned = parseVerifierKey(log.logKey);
+  const listed = policy.logs.some((l) => {
+    const k = parseVerifierKey(l.verifierKey);
+    return (
+      l.origin === log.origin && k.name === pinned.name && Buffer.from(k.publicKey).equals(pinned.publicKey)
+    );
+  });
+  if (!listed) {
+    throw new ClientError(
+      'INVALID_ARGUMENT',
+      `${option}: the policy has no log line with the pinned log key ${log.logKey} (origin ${log.origin})`,
+      { details: { option } },
+    );
+  }
+  return policy;
+}
+
+/** The groups of the quorum that do not hold, the quorum first, then its failing subgroups. */
+export function quorumShortfall(policy: Policy, signed: Iterable<string>): QuorumShortfall[] {
+  const quorum = policy.quorum;
+  if (quorum === undefined || quorum === QUORUM_NONE) return [];
+  const have = new Set(signed);
+  const groups = new Map(policy.groups.map((g) => [g.name, g]));
+  const holds = (name: string) =>
+    groups.has(name) ? evaluateQuorum({ ...policy, quorum: name }, have) : have.has(name);
+  const out: QuorumShortfall[] = [];
+  const visit = (name: string): void => {
+    if (holds(name)) return;
+    const g = groups.get(name);
+    if (g === undefined) {
+      out.push({ name, threshold: 1, members: [name], holding: [] });
+      return;
+    }
+    out.push({ name, threshold: g.threshold, members: [...g.members], holding: g.members.filter(holds) });
+    for (const m of g.members) if (groups.has(m)) visit(m);
+  };
+  visit(quorum);
+  return out;
+}
+
+function describe(shortfall: readonly QuorumShortfall[]): string {
+  return shortfall
+    .map((s) =>
+      s.members.length === 1 && s.members[0] === s.name
+        ? `witness "${s.name}" has not cosigned`
+        : `group "${s.name}" needs ${s.threshold} of ${s.members.join(', ')}, has ${s.holding.length}${s.holding.length === 0 ? '' : ` (${s.holding.join(', ')})`}`,
+    )
+    .join('; ');
+}
+
+/**
+ * Requires the policy's quorum over a checkpoint note: QUORUM_NOT_MET (message naming the
+ * groups that fail; details quorum, size, witnesses, shortfall) or CHECKPOINT_UNVERIFIED
+ * (details.reason: a known witness's cosignature that does not verify, a log signature
+ * missing...). The log signature itself is checked by the caller with the pinned key.
+ */
+export function requirePolicyQuorum(note: string, policy: Policy): QuorumChecked {
+  let r;
+  try {
+    r = checkQuorum(note, policy);
+  } catch (cause) {
+    const reason = isWitnessError(cause) ? cause.code : 'UNKNOWN';
+    throw new ClientError(
+      'CHECKPOINT_UNVERIFIED',
+      `checkpoint refused by the witness policy: ${(cause as Error).message}`,
+      {
+        details: { reason },
+        cause,
+      },
+    );
+  }
+  if (!r.ok) {
+    const shortfall = quorumShortfall(policy, r.witnesses);
+    throw new ClientError(
+      'QUORUM_NOT_MET',
+      `the checkpoint of size ${r.size} lacks the witness quorum "${policy.quorum}": ${describe(shortfall)}`,
+      { details: { quorum: policy.quorum, size: r.size, witnesses: [...r.witnesses], shortfall } },
+    );
+  }
+  return { quorum: policy.quorum!, witnesses: [...r.witnesses] };
+}

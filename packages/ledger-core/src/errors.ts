@@ -25,6 +25,8 @@ export type LedgerErrorCode =
   | 'UNKNOWN_INPUT'
   /** The subject of a registration or key event does not exist. */
   | 'UNKNOWN_SUBJECT'
+  /** A declaration's custom purpose has an unknown parent, forms a cycle, or redefines one. */
+  | 'PURPOSE_INVALID'
   /** Another event of an all-or-nothing batch was refused, so this one was not appended. */
   | 'BATCH_REFUSED'
   /** Too much queued work; retry later. */

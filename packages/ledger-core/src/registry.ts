@@ -4,6 +4,7 @@
 // claim about time.
 import { canonicalize } from '@civic-ledger/canonical-json';
 import { parseVerifierKey, type VerifierKey } from '@civic-ledger/crypto';
+import { PurposeError, PurposeVocabulary } from '@civic-ledger/purposes';
 import { OPERATOR_ORG, isMovement, type Event } from '@civic-ledger/schemas';
 import type { RegistryRecord } from '@civic-ledger/storage';
 import { LedgerError } from './errors.ts';
@@ -31,12 +32,27 @@ export interface ResourceState {
   registeredAt: number;
 }
 
+/** A custom purpose an organization added with a declaration. */
+export interface CustomPurposeState {
+  id: string;
+  label: string;
+  parents: string[];
+  description?: string;
+  org: string;
+  declaredAt: number;
+}
+
+/** The shipped vocabulary, built once. */
+let baseVocabulary: PurposeVocabulary | undefined;
+const base = () => (baseVocabulary ??= PurposeVocabulary.base());
+
 /** Registry state; an overlay (`child()`) holds a batch's changes until it commits. */
 export class Registry {
   readonly #parent: Registry | undefined;
   readonly #orgs = new Map<string, OrgState>();
   readonly #keys = new Map<string, KeyState>();
   readonly #resources = new Map<string, ResourceState>();
+  readonly #purposes = new Map<string, CustomPurposeState>();
 
   constructor(parent?: Registry) {
     this.#parent = parent;
@@ -56,6 +72,7 @@ export class Registry {
   absorb(overlay: Registry): void {
     for (const [k, v] of overlay.#orgs) this.#orgs.set(k, v);
     for (const [k, v] of overlay.#keys) this.#keys.set(k, v);
+    for (const [k, v] of overlay.#purposes) this.#purposes.set(k, v);
     for (const [k, v] of overlay.#resources) this.#resources.set(k, v);
   }
 
@@ -76,6 +93,19 @@ export class Registry {
 
   resource(id: string): ResourceState | undefined {
     return this.#resources.get(id) ?? this.#parent?.resource(id);
+  }
+
+  /** Custom purposes declared so far, in the order they were added (parents before children). */
+  customPurposes(): CustomPurposeState[] {
+    const all = this.#parent?.customPurposes() ?? [];
+    for (const p of this.#purposes.values()) if (!all.some((x) => x.id === p.id)) all.push(p);
+    return all;
+  }
+
+  /** The shipped purpose vocabulary extended by every custom purpose declared so far. */
+  vocabulary(): PurposeVocabulary {
+    const custom = this.customPurposes();
+    return custom.length === 0 ? base() : base().extend(custom.map(({ org: _o, declaredAt: _d, ...p }) => p));
   }
 
   /** Applies one stored registry record (replaying the log, or committing a batch). */
@@ -99,6 +129,16 @@ export class Registry {
           recovered: rec.kind === 'key-recover',
           revokedAt: undefined,
           compromisedSince: undefined,
+        });
+        break;
+      case 'purpose':
+        this.#purposes.set(rec.id, {
+          id: rec.id,
+          label: data['label'] ?? rec.id,
+          parents: JSON.parse(data['parents'] ?? '[]') as string[],
+          ...(data['description'] === undefined ? {} : { description: data['description'] }),
+          org: rec.org,
+          declaredAt: rec.index,
         });
         break;
       case 'key-revoke': {
@@ -178,7 +218,59 @@ export function registryEffects(e: Event, index: number, reg: Registry): Registr
       },
     ];
   }
+  if (e.type === 'declare' && e.declaration.customPurposes !== undefined) {
+    return customPurposeEffects(e.emitter, e.declaration.customPurposes, index, reg);
+  }
   return [];
+}
+
+/**
+ * A declaration's custom purposes extend the vocabulary: each under known parents (shipped,
+ * declared earlier, or earlier in the same declaration), named x-<org>:..., no cycle, and
+ * never redefining one; a later version repeating one unchanged adds nothing.
+ */
+function customPurposeEffects(
+  org: string,
+  custom: NonNullable<Extract<Event, { type: 'declare' }>['declaration']['customPurposes']>,
+  index: number,
+  reg: Registry,
+): RegistryRecord[] {
+  const vocab = reg.vocabulary();
+  const fresh = custom.filter((p) => {
+    const known = vocab.get(p.id);
+    return !(known?.source === 'custom' && known.parents.join('\n') === p.parents.join('\n'));
+  });
+  if (fresh.length === 0) return [];
+  try {
+    vocab.extend(fresh, org);
+  } catch (e) {
+    if (!(e instanceof PurposeError)) throw e;
+    const issues = e.issues.map((i) => {
+      const at = custom.findIndex((p) => p.id === i.purpose);
+      const path = i.path === '/' || i.path === '' ? '' : i.path;
+      return {
+        purpose: i.purpose,
+        path: `/declaration/customPurposes${at < 0 ? '' : `/${at}`}${path}`,
+        rule: i.rule,
+      };
+    });
+    throw new LedgerError(
+      'PURPOSE_INVALID',
+      `declaration.customPurposes: ${e.issues.map((i) => `${i.purpose}: ${i.rule}`).join('; ')}`,
+      { issues },
+    );
+  }
+  return fresh.map((p) => ({
+    index,
+    kind: 'purpose' as const,
+    id: p.id,
+    org,
+    data: canonicalize({
+      label: p.label,
+      parents: JSON.stringify(p.parents),
+      ...(p.description === undefined ? {} : { description: p.description }),
+    }),
+  }));
 }
 
 /**

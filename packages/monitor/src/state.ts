@@ -26,7 +26,7 @@ export const headSchema = z.strictObject({
 
 export const registryRecordSchema = z.strictObject({
   index: count,
-  kind: z.enum(['organization', 'source', 'dataset', 'key-add', 'key-revoke', 'key-recover']),
+  kind: z.enum(['organization', 'source', 'dataset', 'key-add', 'key-revoke', 'key-recover', 'purpose']),
   id: z.string().min(1),
   org: z.string().min(1),
   data: z.string(),

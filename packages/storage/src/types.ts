@@ -30,7 +30,7 @@ export interface LeafRecord {
 export interface RegistryRecord {
   /** Ledger index of the event that established it. */
   index: number;
-  kind: 'organization' | 'source' | 'dataset' | 'key-add' | 'key-revoke' | 'key-recover';
+  kind: 'organization' | 'source' | 'dataset' | 'key-add' | 'key-revoke' | 'key-recover' | 'purpose';
   /** Organization id, resource id or key name. */
   id: string;
   /** Owning organization. */

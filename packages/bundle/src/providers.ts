@@ -8,7 +8,8 @@ import { inclusionProof, type NodeId } from '@civic-ledger/merkle';
 import { z } from 'zod';
 import { BundleError } from './errors.ts';
 
-export type RegistryKind = 'organization' | 'source' | 'dataset' | 'key-add' | 'key-revoke' | 'key-recover' | 'purpose';
+export type RegistryKind =
+  'organization' | 'source' | 'dataset' | 'key-add' | 'key-revoke' | 'key-recover' | 'purpose';
 
 /** A registry event about an id: what it did, and the ledger index of the event. */
 export interface RegistryHit {

@@ -2,9 +2,12 @@
 // can be checked without one: it parses; every published port is on 127.0.0.1; every ledger
 // service it names exists and is given only variables that service reads, and with them
 // (and the operator key the file asks for) the service's own configuration loads.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatVerifierKey, generateSigningKey } from '@civic-ledger/crypto';
+import { loadComplianceConfig, complianceEnvSchema } from '@civic-ledger/compliance-service';
+import { formatVerifierKey, generateSigningKey, writeSigningKeyFile } from '@civic-ledger/crypto';
 import { ingestEnvSchema, loadIngestConfig } from '@civic-ledger/ingest-service';
 import { loadQueryConfig, queryEnvSchema } from '@civic-ledger/query-service';
 import { loadSequencerConfig, sequencerEnvSchema } from '@civic-ledger/sequencer-service';
@@ -28,11 +31,18 @@ const ledgerServices = {
   ingest: { schema: ingestEnvSchema, load: loadIngestConfig },
   sequencer: { schema: sequencerEnvSchema, load: loadSequencerConfig },
   query: { schema: queryEnvSchema, load: loadQueryConfig },
+  compliance: { schema: complianceEnvSchema, load: loadComplianceConfig },
 } as const;
 
 /** Resolves compose's `${VAR:?message}` the way a user's .env would. */
 const operatorKey = formatVerifierKey(generateSigningKey('ledger/k1'));
-const substitute = (v: string) => v.replace(/\$\{CIVIC_LEDGER_OPERATOR_KEY:\?[^}]*\}/, operatorKey);
+// The compliance key secret, as the operator would provide it (the service reads it at start).
+const complianceKeyFile = join(mkdtempSync(join(tmpdir(), 'cl-compose-')), 'compliance.key');
+writeSigningKeyFile(complianceKeyFile, generateSigningKey('compliance/k1'));
+const substitute = (v: string) =>
+  v
+    .replace(/\$\{CIVIC_LEDGER_OPERATOR_KEY:\?[^}]*\}/, operatorKey)
+    .replace('/run/secrets/compliance_key', complianceKeyFile);
 
 describe('infra/compose.yaml', () => {
   it('publishes every port on 127.0.0.1 only', () => {
@@ -45,7 +55,13 @@ describe('infra/compose.yaml', () => {
     const named = Object.entries(compose.services).filter(([, s]) =>
       s.command?.some((c) => c.startsWith('services/')),
     );
-    expect(named.map(([n]) => n).sort()).toEqual(['ingest', 'query', 'sequencer-a', 'sequencer-b']);
+    expect(named.map(([n]) => n).sort()).toEqual([
+      'compliance',
+      'ingest',
+      'query',
+      'sequencer-a',
+      'sequencer-b',
+    ]);
     for (const [name, s] of named) {
       const main = s.command!.find((c) => c.startsWith('services/'))!;
       expect(existsSync(root(main)), main).toBe(true);

@@ -4,6 +4,7 @@ export {
   type VerifyCheck,
   type VerifyFailure,
   type VerifyOptions,
+  type LogKeyWindow,
   type VerifyResult,
   type VerifierState,
   type VerifiedCheckpointSummary,

@@ -84,9 +84,27 @@ export interface VerifierState {
   border?: string[];
 }
 
+/**
+ * A log key with its validity window (inclusive both ends): it may sign checkpoints of tree
+ * size n with fromSize <= n <= untilSize. Windows overlap while a rotation is in progress.
+ */
+export interface LogKeyWindow {
+  /** C2SP verifier-key text. */
+  key: string;
+  /** The smallest tree size it signs (default 0). */
+  fromSize?: number;
+  /** The largest tree size it signs (default: no end). */
+  untilSize?: number;
+}
+
 export interface VerifyOptions {
-  /** The log's public key, C2SP verifier-key text (pinned out of band). */
-  logKey: string;
+  /** The log's public key, C2SP verifier-key text (pinned out of band). Exactly one of logKey, logKeys. */
+  logKey?: string;
+  /**
+   * Log keys with validity windows (rotation): a checkpoint of size n must carry a valid
+   * signature from a key whose window contains n; signatures of keys outside it are ignored.
+   */
+  logKeys?: readonly LogKeyWindow[];
   /** The log's origin line. */
   origin: string;
   /** The state saved by an earlier run: the log must only have grown since. */
@@ -202,9 +220,35 @@ export function checkpointError(e: unknown): { check: VerifyCheck; message: stri
   return { check, message: `checkpoint: ${e.code}: ${e.message}` };
 }
 
-/** Opens every checkpoint with the pinned key; failures are reported at their tree size. */
-function openCheckpoints(notes: readonly string[], origin: string, logKey: string): PendingCheckpoint[] {
-  const verifier = verifierFromKeyText(logKey);
+type NoteVerifier = ReturnType<typeof verifierFromKeyText>;
+
+/** The pinned keys as windows: one key alone is valid at every size. */
+function keyWindows(options: VerifyOptions): { verifier: NoteVerifier; from: number; until: number }[] {
+  if ((options.logKey === undefined) === (options.logKeys === undefined))
+    throw new TypeError('logKey, logKeys: give exactly one of the two');
+  if (options.logKey !== undefined)
+    return [{ verifier: verifierFromKeyText(options.logKey), from: 0, until: Infinity }];
+  const keys = options.logKeys!;
+  if (keys.length === 0) throw new TypeError('logKeys: at least one key');
+  const size = (x: number | undefined, name: string, i: number, dflt: number) => {
+    if (x === undefined) return dflt;
+    if (!Number.isSafeInteger(x) || x < 0) throw new TypeError(`logKeys[${i}].${name}: integer >= 0`);
+    return x;
+  };
+  return keys.map((k, i) => {
+    const from = size(k.fromSize, 'fromSize', i, 0);
+    const until = size(k.untilSize, 'untilSize', i, Infinity);
+    if (until < from) throw new TypeError(`logKeys[${i}]: untilSize must be >= fromSize`);
+    return { verifier: verifierFromKeyText(k.key), from, until };
+  });
+}
+
+/** Opens every checkpoint with the keys valid at its size; failures are reported at their tree size. */
+function openCheckpoints(
+  notes: readonly string[],
+  origin: string,
+  windows: ReturnType<typeof keyWindows>,
+): PendingCheckpoint[] {
   const out: PendingCheckpoint[] = [];
   let last = 0;
   for (const note of notes) {
@@ -212,8 +256,27 @@ function openCheckpoints(notes: readonly string[], origin: string, logKey: strin
     let verified: VerifiedCheckpoint | undefined;
     let error: PendingCheckpoint['error'];
     try {
-      verified = openCheckpoint(note, { verifiers: [verifier], origin });
-      size = verified.size;
+      // The size is read unverified only to pick the keys; the note is then opened with them
+      // (a note that does not parse is opened with every key: openCheckpoint names the error).
+      let claimed: number | undefined;
+      try {
+        claimed = parseCheckpoint(parseNote(note).text).size;
+      } catch {
+        claimed = undefined;
+      }
+      const verifiers = windows
+        .filter((w) => claimed === undefined || (w.from <= claimed && claimed <= w.until))
+        .map((w) => w.verifier);
+      if (claimed !== undefined && verifiers.length === 0) {
+        size = claimed;
+        error = {
+          check: 'CHECKPOINT_SIGNATURE',
+          message: `checkpoint: no pinned log key is valid at tree size ${claimed}`,
+        };
+      } else {
+        verified = openCheckpoint(note, { verifiers, origin });
+        size = verified.size;
+      }
     } catch (e) {
       error = checkpointError(e);
       try {
@@ -268,6 +331,7 @@ function decodeItem(row: SourceLeaf): Item {
 /** Verifies a whole log from its leaves and checkpoints; stops at the first failure. */
 export async function verifyLog(source: LogSource, options: VerifyOptions): Promise<VerifyResult> {
   if (options.state) checkState(options.state);
+  keyWindows(options);
   for (const t of [options.threads, options.signatureThreads])
     if (t !== undefined && (!Number.isSafeInteger(t) || t < 0)) throw new TypeError('threads: integer >= 0');
   try {
@@ -318,7 +382,7 @@ async function run(
     );
   }
   const n = await source.size();
-  const checkpoints = openCheckpoints(await source.checkpoints(), origin, options.logKey);
+  const checkpoints = openCheckpoints(await source.checkpoints(), origin, keyWindows(options));
   const chunkSize = Math.max(1, options.chunkSize ?? 2000);
 
   // Sizes at which something is compared: checkpoints, the saved size, the saved border.

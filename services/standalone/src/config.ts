@@ -22,6 +22,8 @@ export const envSchema = z.object({
   CIVIC_LEDGER_PORT: int(0, 65535).default(8080),
   CIVIC_LEDGER_ORIGIN: logOrigin.default('civic-ledger.localhost/log'),
   CIVIC_LEDGER_LOG_KEY_FILE: z.string().min(1).optional(),
+  /** Log key rotation: the next log key's private key file (must exist); while set, checkpoints carry both. */
+  CIVIC_LEDGER_NEXT_LOG_KEY_FILE: z.string().min(1).optional(),
   CIVIC_LEDGER_OPERATOR_KEY: verifierKeyText,
   CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES: int(1).default(1000),
   CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: int(10).default(1000),
@@ -64,6 +66,11 @@ export interface ServiceConfig {
   origin: string;
   /** Private log key file (PRIVATE+KEY+ text, mode 0600); created on first start if missing. */
   logKeyFile: string;
+  /**
+   * Rotation overlap: the next log key's private key file (must exist, mode 0600). Every
+   * checkpoint is signed by the current and the next key; receipts by the current one only.
+   */
+  nextLogKeyFile?: string;
   /** The operator's first key (verifier key text): the trust anchor of the first event. */
   operatorKey: string;
   checkpoints: { maxEntries: number; maxDelayMs: number };
@@ -119,6 +126,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.CIVIC_LEDGER_PORT,
     origin: e.CIVIC_LEDGER_ORIGIN,
     logKeyFile: resolve(e.CIVIC_LEDGER_LOG_KEY_FILE ?? `${dataDir}/log.key`),
+    ...(e.CIVIC_LEDGER_NEXT_LOG_KEY_FILE === undefined
+      ? {}
+      : { nextLogKeyFile: resolve(e.CIVIC_LEDGER_NEXT_LOG_KEY_FILE) }),
     operatorKey: e.CIVIC_LEDGER_OPERATOR_KEY.trim(),
     checkpoints: {
       maxEntries: e.CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES,

@@ -57,6 +57,8 @@ export interface RunningService extends StandaloneApp {
   /** The lineage index behind /v1/lineage, kept current on every append. */
   lineage: LineageFollower;
   logKey: SigningKey;
+  /** During a log key rotation: the next log key, which co-signs every checkpoint. */
+  nextLogKey: SigningKey | undefined;
   /** The compliance runner (findings on the ledger, /v1/findings, /v1/decisions), when configured. */
   compliance: ComplianceRunner | undefined;
   /** Read access control (bearer tokens, access log), when configured. */
@@ -78,6 +80,35 @@ export function loadLogKey(path: string, name: string): { key: SigningKey; creat
   const key = generateSigningKey(name);
   writeSigningKeyFile(path, key);
   return { key, created: true };
+}
+
+/**
+ * Reads the next log key of a rotation (CIVIC_LEDGER_NEXT_LOG_KEY_FILE): it must exist (it is
+ * never created: its verifier key is published before it signs), be private like the log key,
+ * carry the current key's name (verifiers and witnesses know the log by it) and be another key.
+ */
+export function loadNextLogKey(path: string, current: SigningKey): SigningKey {
+  const variable = 'CIVIC_LEDGER_NEXT_LOG_KEY_FILE';
+  let key: SigningKey;
+  try {
+    key = readSigningKeyFile(path);
+  } catch (e) {
+    const rule =
+      (e as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `${path}: an existing private key file (generate it first: civic-ledger keygen)`
+        : `${path}: ${(e as Error).message}`;
+    throw new ConfigError([{ variable, rule }]);
+  }
+  if (key.name !== current.name)
+    throw new ConfigError([
+      {
+        variable,
+        rule: `${path}: the key is named ${JSON.stringify(key.name)}, not ${JSON.stringify(current.name)} as the log key`,
+      },
+    ]);
+  if (formatVerifierKey(key) === formatVerifierKey(current))
+    throw new ConfigError([{ variable, rule: `${path}: the same key as the current log key` }]);
+  return key;
 }
 
 /**
@@ -119,7 +150,10 @@ export async function startService(
 ): Promise<RunningService> {
   mkdirSync(config.dataDir, { recursive: true });
   const { key: logKey, created } = loadLogKey(config.logKeyFile, config.origin);
-  const logSigner = ed25519Signer(logKey);
+  const nextLogKey =
+    config.nextLogKeyFile === undefined ? undefined : loadNextLogKey(config.nextLogKeyFile, logKey);
+  // During a rotation's overlap every checkpoint carries both signatures (receipts: the current key's).
+  const logSigner = nextLogKey ? [ed25519Signer(logKey), ed25519Signer(nextLogKey)] : ed25519Signer(logKey);
   const witnessing = config.witnessing;
   if (witnessing) {
     // The policy must name this ledger's own log key: checked before anything opens.
@@ -342,6 +376,7 @@ export async function startService(
     {
       origin: config.origin,
       logVerifierKey: formatVerifierKey(logKey),
+      ...(nextLogKey ? { nextLogVerifierKey: formatVerifierKey(nextLogKey) } : {}),
       size: ledger.size,
       checkpointWithinMs,
       ...(witnessing
@@ -385,6 +420,7 @@ export async function startService(
     ledger,
     store,
     logKey,
+    nextLogKey,
     bus,
     lineage: follower,
     access,

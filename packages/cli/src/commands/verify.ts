@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseVerifierKey } from '@civic-ledger/crypto';
-import type { LogSource, VerifyResult, VerifierState } from '@civic-ledger/verifier';
+import type { LogSource, VerifyOptions, VerifyResult, VerifierState } from '@civic-ledger/verifier';
 import type { Policy } from '@civic-ledger/witness';
 import { z } from 'zod';
 import { intFlag, nonEmpty, verifierKeyFlag } from '../args.ts';
@@ -22,7 +22,7 @@ import { progressBar, type Io } from '../io.ts';
 import { readStateFile, writeStateFile } from '../state.ts';
 import { LOG_HELP, LOG_OPTIONS, jsonSchema, ledgerFetch, logSchema } from './common.ts';
 
-const HELP = `Usage: civic-ledger verify (--url <url> | --data-dir <dir> | --bundle <dir>) --log-key <key> [--policy <file>] [flags]
+const HELP = `Usage: civic-ledger verify (--url <url> | --data-dir <dir> | --bundle <dir>) (--log-key <key> | --log-keys <file>) [--policy <file>] [flags]
 
 Verifies a whole log against the log's public key, pinned here (never taken from the
 server): every leaf hash, every event signature with the key in force at that ledger
@@ -43,6 +43,12 @@ ${LOG_HELP}
                           QUORUM_NOT_MET (naming the group that fails) and exit 1. Its log
                           line must be the pinned key; without --log-key its one log line is
                           pinned
+  --log-keys <file>       instead of --log-key, for a log whose key was rotated: a JSON file
+                          [{ "key": "<verifier key text>", "fromSize": n, "untilSize": n }]
+                          (oldest first; sizes optional, inclusive). A checkpoint of tree size
+                          n must carry a valid signature of a key whose window holds n. The
+                          last key is the current one (default origin, state file). Not with
+                          --bundle
   --operator-key <key>    also pin the operator's first key (else taken from leaf 0)
   --state <file>          state file: read before, written after a successful run
                           (default <state dir>/verifier/<origin>-<hash>.json)
@@ -70,6 +76,7 @@ const schema = z.object({
   'data-dir': nonEmpty.optional(),
   bundle: nonEmpty.optional(),
   'operator-key': verifierKeyFlag.optional(),
+  'log-keys': nonEmpty.optional(),
   policy: nonEmpty.optional(),
   state: nonEmpty.optional(),
   'state-dir': nonEmpty.optional(),
@@ -351,19 +358,63 @@ async function readPolicy(path: string): Promise<Policy> {
   }
 }
 
+type LogKeyWindows = NonNullable<VerifyOptions['logKeys']>;
+
+const size = z.number().int('an integer').min(0, 'an integer >= 0');
+const logKeysSchema = z
+  .array(
+    z
+      .strictObject({ key: verifierKeyFlag, fromSize: size.optional(), untilSize: size.optional() })
+      .refine((k) => k.untilSize === undefined || k.untilSize >= (k.fromSize ?? 0), {
+        message: 'untilSize must be >= fromSize',
+        path: ['untilSize'],
+      }),
+  )
+  .min(1, 'at least one key');
+
+/** The --log-keys file: validated with zod; a wrong file is a usage error naming the member. */
+function readLogKeys(path: string): LogKeyWindows {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CliError('USAGE', `--log-keys: cannot read ${path} as JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const parsed = logKeysSchema.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    const where = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    const what =
+      i.code === 'unrecognized_keys'
+        ? `unknown member(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`
+        : i.message;
+    throw new CliError('USAGE', `--log-keys: ${path}: ${where || '(file)'}: ${what}`);
+  }
+  return parsed.data.map((k) => ({
+    key: k.key,
+    ...(k.fromSize === undefined ? {} : { fromSize: k.fromSize }),
+    ...(k.untilSize === undefined ? {} : { untilSize: k.untilSize }),
+  }));
+}
+
 /** The policy must list the pinned log key for the origin: else it could never accept this log. */
 function checkPolicyLog(policy: Policy, logKey: string, origin: string): void {
-  const pinned = parseVerifierKey(logKey.trim());
-  const listed = policy.logs.some((l) => {
-    const k = parseVerifierKey(l.verifierKey);
-    return l.origin === origin && k.name === pinned.name && Buffer.from(k.publicKey).equals(pinned.publicKey);
-  });
-  if (!listed) {
+  if (!policyLists(policy, logKey, origin)) {
     throw new CliError(
       'USAGE',
       `--policy: the policy has no log line with the pinned log key ${logKey} (origin ${origin})`,
     );
   }
+}
+
+function policyLists(policy: Policy, logKey: string, origin: string): boolean {
+  const pinned = parseVerifierKey(logKey.trim());
+  return policy.logs.some((l) => {
+    const k = parseVerifierKey(l.verifierKey);
+    return l.origin === origin && k.name === pinned.name && Buffer.from(k.publicKey).equals(pinned.publicKey);
+  });
 }
 
 /** The policy's quorum over the largest verified checkpoint: who cosigned it, or the failure. */
@@ -402,19 +453,37 @@ export async function runVerify(v: Values, io: Io): Promise<number> {
   if (chosen.length === 0 && url === undefined) {
     throw new CliError('USAGE', 'where is the log? give --url <url>, --data-dir <dir> or --bundle <dir>');
   }
+  if (v['log-keys'] !== undefined && v['log-key'] !== undefined) {
+    throw new CliError('USAGE', '--log-key and --log-keys: give one of the two, not both');
+  }
+  if (v['log-keys'] !== undefined && v.bundle !== undefined) {
+    throw new CliError('USAGE', '--log-keys: not supported with --bundle (a bundle pins one log key)');
+  }
+  const logKeys = v['log-keys'] === undefined ? undefined : readLogKeys(resolve(io.cwd, v['log-keys']));
   const policy = v.policy === undefined ? undefined : await readPolicy(resolve(io.cwd, v.policy));
   // The policy's one log line pins the key when nothing else does.
   const onlyLog = policy?.logs.length === 1 ? policy.logs[0]!.verifierKey : undefined;
-  const logKey = requireLogKey(v['log-key'] ?? config.logKey ?? onlyLog, config);
+  // With --log-keys the last (current) key stands for the log: default origin, state file.
+  const logKey = logKeys
+    ? logKeys.at(-1)!.key
+    : requireLogKey(v['log-key'] ?? config.logKey ?? onlyLog, config);
   const origin = resolveOrigin(v.origin, config, logKey);
-  if (policy !== undefined) checkPolicyLog(policy, logKey, origin);
+  if (policy !== undefined) {
+    if (logKeys === undefined) checkPolicyLog(policy, logKey, origin);
+    else if (!logKeys.some((k) => policyLists(policy, k.key, origin)))
+      throw new CliError(
+        'USAGE',
+        `--policy: the policy has no log line with any key of --log-keys (origin ${origin})`,
+      );
+  }
   const statePath =
     v.state !== undefined
       ? resolve(io.cwd, v.state)
       : (config.state ?? defaultStatePath(resolveStateDir(io, v['state-dir'], config), origin));
   const saved = readStateFile(statePath);
   const previous: VerifierState | undefined = saved?.state;
-  if (saved?.logKey !== undefined && saved.logKey !== logKey) {
+  const pinnedKeys = logKeys?.map((k) => k.key) ?? [logKey];
+  if (saved?.logKey !== undefined && !pinnedKeys.includes(saved.logKey)) {
     // Same origin, another pinned key: a rotated log key, or another log reusing the origin
     // (a fresh demo). Either way the log must still only have grown; say why it might not.
     io.err(
@@ -456,7 +525,7 @@ export async function runVerify(v: Values, io: Io): Promise<number> {
   try {
     const { verifyLog } = await import('@civic-ledger/verifier');
     result = await verifyLog(counted.source, {
-      logKey,
+      ...(logKeys === undefined ? { logKey } : { logKeys }),
       origin,
       ...(previous === undefined ? {} : { state: previous }),
       ...(v['operator-key'] === undefined ? {} : { operatorKey: v['operator-key'] }),
@@ -594,6 +663,7 @@ export const command = defineCommand({
       'data-dir': { type: 'string' },
       bundle: { type: 'string' },
       'operator-key': { type: 'string' },
+      'log-keys': { type: 'string' },
       policy: { type: 'string' },
       state: { type: 'string' },
       'state-dir': { type: 'string' },

@@ -1,9 +1,13 @@
 // Starts the query service: the read routes of the ledger API on the MongoDB store the
 // sequencer writes (a StoreLogView follows its head), and live notifications from NATS.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AccessLog, TokenVerifier } from '@civic-ledger/access';
 import { namespacedSubjects } from '@civic-ledger/bus';
 import { NatsBus } from '@civic-ledger/bus-nats';
-import { buildApp, StoreLogView, type StandaloneApp } from '@civic-ledger/ledger-http';
+import { buildApp, storeOrgRole, StoreLogView, type StandaloneApp } from '@civic-ledger/ledger-http';
 import { LineageFollower, registerLineageRoutes } from '@civic-ledger/lineage-http';
+import { ConfigError } from '@civic-ledger/service-config';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
 import type { FastifyServerOptions } from 'fastify';
 import type { QueryConfig } from './config.ts';
@@ -14,7 +18,19 @@ export interface RunningQuery extends StandaloneApp {
   view: StoreLogView;
   /** The lineage index behind /v1/lineage: follows the store on a timer and before each query. */
   lineage: LineageFollower;
+  /** The access log of non-public reads, when access control is on. */
+  accessLog: AccessLog | undefined;
   close(): Promise<void>;
+}
+
+/** Opens (or creates, with its folder) the access log; a file it cannot open is a ConfigError. */
+function openAccessLog(path: string): AccessLog {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    return AccessLog.open(path);
+  } catch (e) {
+    throw new ConfigError([{ variable: 'CIVIC_LEDGER_ACCESS_LOG_FILE', rule: (e as Error).message }]);
+  }
 }
 
 export async function startQuery(
@@ -25,12 +41,25 @@ export async function startQuery(
   let nats: NatsBus | undefined;
   let view: StoreLogView | undefined;
   let lineage: LineageFollower | undefined;
+  let accessLog: AccessLog | undefined;
   try {
     if (config.natsServers)
       nats = await NatsBus.connect({ servers: config.natsServers, name: 'civic-ledger-query' });
     // The sequencer appends in another process: the index reads the head again every second,
     // and a query first indexes up to the size the log view knows.
     const follower = (lineage = await LineageFollower.open(store, { intervalMs: 1000 }));
+    // Tokens are issued elsewhere (by the operator's tools): this service holds only the
+    // issuer's public key, and asks the registry in the store at every request.
+    const access = config.access
+      ? {
+          verifier: new TokenVerifier({
+            origin: config.origin,
+            issuerKeys: [config.access.issuerKey],
+            orgRole: storeOrgRole(store),
+          }),
+          log: (accessLog = openAccessLog(config.access.accessLogFile)),
+        }
+      : undefined;
     const built = await buildApp(
       {
         origin: config.origin,
@@ -47,6 +76,7 @@ export async function startQuery(
         ledger: (view = await StoreLogView.open(store)),
         store,
         ...(nats ? { bus: nats, subjects: namespacedSubjects(config.namespace) } : {}),
+        ...(access ? { access } : {}),
         // Bundles need only the log's public key (to check the checkpoints they carry).
         registerExtra: (r) =>
           registerLineageRoutes(r, {
@@ -61,8 +91,10 @@ export async function startQuery(
     );
     const { app } = built;
     follower.onError = (e) => app.log.warn({ err: e }, 'lineage index catch-up failed');
+    if (!access) app.log.warn('read access control is off: every read route is open to anyone');
     const url = await app.listen({ host: config.host, port: config.port });
     const logView = view;
+    const log = accessLog;
     let closed: Promise<void> | undefined;
     const close = () =>
       (closed ??= (async () => {
@@ -73,13 +105,15 @@ export async function startQuery(
         } finally {
           clearTimeout(timer);
         }
+        log?.close();
         logView.close();
         follower.close();
         await nats?.close();
         await store.close();
       })());
-    return Object.assign(built, { url, store, view: logView, lineage: follower, close });
+    return Object.assign(built, { url, store, view: logView, lineage: follower, accessLog: log, close });
   } catch (e) {
+    accessLog?.close();
     view?.close();
     lineage?.close();
     await nats?.close().catch(() => undefined);

@@ -1,7 +1,12 @@
-import { formatVerifierKey, generateSigningKey } from '@civic-ledger/crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatVerifierKey, generateSigningKey, writeSigningKeyFile } from '@civic-ledger/crypto';
 import { ConfigError } from '@civic-ledger/service-config';
-import { describe, expect, it } from 'vitest';
+import { formatCosignatureVerifierKey } from '@civic-ledger/witness';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadSequencerConfig } from './config.ts';
+import { startSequencer } from './server.ts';
 
 const base = {
   CIVIC_LEDGER_MONGODB_URL: 'mongodb://127.0.0.1:27017/',
@@ -34,5 +39,103 @@ describe('sequencer configuration', () => {
     expect(() =>
       loadSequencerConfig({ ...base, CIVIC_LEDGER_LEASE_TTL_MS: '10', CIVIC_LEDGER_MAX_BATCH: '9000' }),
     ).toThrow(/CIVIC_LEDGER_LEASE_TTL_MS.*\n.*CIVIC_LEDGER_MAX_BATCH/);
+  });
+});
+
+describe('sequencer configuration: witnesses', () => {
+  const ORIGIN = 'ledger.witnessed.example/log';
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A temp folder with the log key file and a policy file (`log` line given). */
+  function files(logLine?: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-sequencer-w-'));
+    dirs.push(dir);
+    const logKey = generateSigningKey(ORIGIN);
+    writeSigningKeyFile(join(dir, 'log.key'), logKey);
+    const w1 = generateSigningKey('w1.oversight.example');
+    const witness = formatCosignatureVerifierKey(w1.name, w1.publicKey);
+    const policyFile = join(dir, 'policy.txt');
+    writeFileSync(
+      policyFile,
+      [
+        logLine ?? `log ${formatVerifierKey(logKey)}`,
+        `witness w1 ${witness} http://127.0.0.1:9`,
+        'quorum w1',
+        '',
+      ].join('\n'),
+    );
+    const env = {
+      ...base,
+      CIVIC_LEDGER_ORIGIN: ORIGIN,
+      CIVIC_LEDGER_LOG_KEY_FILE: join(dir, 'log.key'),
+      CIVIC_LEDGER_WITNESS_POLICY_FILE: policyFile,
+    };
+    return { dir, policyFile, env };
+  }
+
+  it('is off without a policy file', () => {
+    expect(loadSequencerConfig(base).witnessing).toBeUndefined();
+  });
+
+  it('reads the policy, the checkpoint cadence and the witness timeout', () => {
+    const { env, policyFile } = files();
+    const c = loadSequencerConfig({
+      ...env,
+      CIVIC_LEDGER_CHECKPOINT_INTERVAL_MS: '250',
+      CIVIC_LEDGER_WITNESS_TIMEOUT_MS: '700',
+    });
+    expect(c.witnessing).toMatchObject({ policyFile, intervalMs: 250, timeoutMs: 700 });
+    expect(c.witnessing!.policy.quorum).toBe('w1');
+    expect(loadSequencerConfig(env).witnessing).toMatchObject({ intervalMs: 1000, timeoutMs: 2000 });
+  });
+
+  it('refuses a missing policy file, naming the variable', () => {
+    expect(() =>
+      loadSequencerConfig({ ...base, CIVIC_LEDGER_WITNESS_POLICY_FILE: '/nonexistent/policy.txt' }),
+    ).toThrow(/CIVIC_LEDGER_WITNESS_POLICY_FILE: a readable tlog-policy file/);
+  });
+
+  it('refuses a policy that does not parse, naming the variable and the line', () => {
+    const { env, policyFile } = files('log not-a-key');
+    const thrown = (() => {
+      try {
+        loadSequencerConfig(env);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).message).toContain(
+      `CIVIC_LEDGER_WITNESS_POLICY_FILE: ${policyFile}: policy line 1:`,
+    );
+  });
+
+  it('refuses at start a policy whose log line names another key, before connecting to anything', async () => {
+    const other = formatVerifierKey(generateSigningKey(ORIGIN));
+    const { env, policyFile } = files(`log ${other}`);
+    // Nothing listens on these: the check must come first, so the error is the policy's.
+    const config = loadSequencerConfig({
+      ...env,
+      CIVIC_LEDGER_MONGODB_URL: 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200',
+    });
+    const started = startSequencer(config, { logger: false });
+    await expect(started).rejects.toBeInstanceOf(ConfigError);
+    await expect(started).rejects.toThrow(
+      `CIVIC_LEDGER_WITNESS_POLICY_FILE: ${policyFile}: policy line 1: the log key ${other} is not this ledger's log key`,
+    );
+  });
+
+  it('refuses a cadence or timeout out of range', () => {
+    expect(() =>
+      loadSequencerConfig({
+        ...base,
+        CIVIC_LEDGER_CHECKPOINT_INTERVAL_MS: '5',
+        CIVIC_LEDGER_WITNESS_TIMEOUT_MS: '0',
+      }),
+    ).toThrow(/CIVIC_LEDGER_CHECKPOINT_INTERVAL_MS.*\n.*CIVIC_LEDGER_WITNESS_TIMEOUT_MS/);
   });
 });

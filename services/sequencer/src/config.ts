@@ -1,8 +1,10 @@
 // The sequencer's environment (see README). The log key file must exist (made once with
 // `civic-ledger keygen`) and be the same for every sequencer of a log: a standby that takes
-// over signs with the same key.
+// over signs with the same key. A witness policy file turns on witnessed checkpoints: only
+// checkpoints cosigned to the policy's quorum are stored (and so served by the query service).
 import {
   brokerList,
+  ConfigError,
   busNamespace,
   databaseName,
   envInt,
@@ -13,6 +15,8 @@ import {
   parseEnv,
   verifierKeyText,
 } from '@civic-ledger/service-config';
+import { parsePolicy, type Policy } from '@civic-ledger/witness';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -27,6 +31,12 @@ export const sequencerEnvSchema = z.object({
   CIVIC_LEDGER_OPERATOR_KEY: verifierKeyText,
   CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES: envInt(1).default(1000),
   CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: envInt(10).default(1000),
+  /** Witnesses: a tlog-policy file (which witnesses, their URLs, the quorum); off when unset. */
+  CIVIC_LEDGER_WITNESS_POLICY_FILE: z.string().min(1).optional(),
+  /** With witnesses: the cadence of checkpoints. */
+  CIVIC_LEDGER_CHECKPOINT_INTERVAL_MS: envInt(10, 3_600_000).default(1000),
+  /** With witnesses: how long each witness gets per checkpoint (a 409 retry included). */
+  CIVIC_LEDGER_WITNESS_TIMEOUT_MS: envInt(10, 600_000).default(2000),
   CIVIC_LEDGER_LEASE_TTL_MS: envInt(1000).default(10_000),
   CIVIC_LEDGER_MAX_BATCH: envInt(1, 5000).default(1000),
   CIVIC_LEDGER_DEPENDENCY_WAIT_MS: envInt(0).default(10_000),
@@ -48,19 +58,38 @@ export interface SequencerConfig {
   logKeyFile: string;
   operatorKey: string;
   checkpoints: { maxEntries: number; maxDelayMs: number };
+  /** Witnessed checkpoints, when a policy file is configured (checked against the log key at start). */
+  witnessing?: { policyFile: string; policy: Policy; intervalMs: number; timeoutMs: number };
   leaseTtlMs: number;
   maxBatch: number;
   maxWaitMs: number;
   partitions: number;
   kafkaSessionTimeoutMs: number;
-  /** The operations endpoint: /healthz, /readyz, /metrics. */
+  /** The operations endpoint: /healthz, /readyz, /metrics, /v1/checkpoints/latest/witnesses. */
   host: string;
   port: number;
   logLevel: string;
 }
 
+/** Reads and parses the witness policy; a wrong file names the variable (and the policy line). */
+function loadPolicy(path: string): Policy {
+  const variable = 'CIVIC_LEDGER_WITNESS_POLICY_FILE';
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (e) {
+    throw new ConfigError([{ variable, rule: `a readable tlog-policy file (${(e as Error).message})` }]);
+  }
+  try {
+    return parsePolicy(text);
+  } catch (e) {
+    throw new ConfigError([{ variable, rule: `${path}: ${(e as Error).message}` }]);
+  }
+}
+
 export function loadSequencerConfig(env: Record<string, string | undefined> = process.env): SequencerConfig {
   const e = parseEnv(sequencerEnvSchema, env);
+  const policyFile = e.CIVIC_LEDGER_WITNESS_POLICY_FILE && resolve(e.CIVIC_LEDGER_WITNESS_POLICY_FILE);
   return {
     namespace: e.CIVIC_LEDGER_NAMESPACE,
     mongoUrl: e.CIVIC_LEDGER_MONGODB_URL,
@@ -82,5 +111,15 @@ export function loadSequencerConfig(env: Record<string, string | undefined> = pr
     host: e.CIVIC_LEDGER_HOST,
     port: e.CIVIC_LEDGER_PORT,
     logLevel: e.CIVIC_LEDGER_LOG_LEVEL,
+    ...(policyFile === undefined
+      ? {}
+      : {
+          witnessing: {
+            policyFile,
+            policy: loadPolicy(policyFile),
+            intervalMs: e.CIVIC_LEDGER_CHECKPOINT_INTERVAL_MS,
+            timeoutMs: e.CIVIC_LEDGER_WITNESS_TIMEOUT_MS,
+          },
+        }),
   };
 }

@@ -1,16 +1,24 @@
 // Starts a sequencer: MongoDB store, Kafka and NATS buses, the SequencerNode (standby until
 // it holds the writer lease), and a small operations endpoint (/healthz, /readyz, /metrics,
-// /docs). Ready means: this process writes the log, or stands by with its dependencies up.
+// /docs, and with witnesses /v1/checkpoints/latest/witnesses). Ready means: this process
+// writes the log, or stands by with its dependencies up.
 import { readSigningKeyFile } from '@civic-ledger/crypto';
 import { KafkaBus } from '@civic-ledger/bus-kafka';
 import { NatsBus } from '@civic-ledger/bus-nats';
 import { buildApp, ledgerPublishers, type LogAccess, type StandaloneApp } from '@civic-ledger/ledger-http';
-import { localOwner } from '@civic-ledger/ledger-core';
+import {
+  checkLedgerPolicy,
+  localOwner,
+  WitnessingError,
+  witnessedCheckpointDelay,
+} from '@civic-ledger/ledger-core';
 import { pipelineSubjects, SequencerNode } from '@civic-ledger/pipeline';
+import { ConfigError } from '@civic-ledger/service-config';
 import { ed25519Signer } from '@civic-ledger/signed-note';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
 import type { FastifyServerOptions } from 'fastify';
 import type { SequencerConfig } from './config.ts';
+import { registerWitnessRoute, WitnessMetrics, witnessReadiness } from './witnesses.ts';
 
 export interface RunningSequencer extends StandaloneApp {
   url: string;
@@ -24,6 +32,26 @@ export async function startSequencer(
   options: { logger?: FastifyServerOptions['logger']; owner?: string } = {},
 ): Promise<RunningSequencer> {
   const logKey = readSigningKeyFile(config.logKeyFile);
+  const witnessing = config.witnessing;
+  if (witnessing) {
+    // The policy must name this log's own key: checked before anything connects.
+    try {
+      checkLedgerPolicy(witnessing.policy, { origin: config.origin, signers: ed25519Signer(logKey) });
+    } catch (e) {
+      if (!(e instanceof WitnessingError)) throw e;
+      throw new ConfigError([
+        { variable: 'CIVIC_LEDGER_WITNESS_POLICY_FILE', rule: `${witnessing.policyFile}: ${e.message}` },
+      ]);
+    }
+  }
+  // Receipts' promise: with witnesses a checkpoint exists only once cosigned, at the round cadence.
+  const checkpointWithinMs = witnessing
+    ? witnessedCheckpointDelay(witnessing.intervalMs, witnessing.timeoutMs)
+    : config.checkpoints.maxDelayMs;
+  // parsePolicy requires a quorum line; the type leaves room for policies that need none.
+  const quorum = witnessing?.policy.quorum ?? 'none';
+  const witnessMetrics = new WitnessMetrics();
+  let quorumHeld = true;
   const subjects = pipelineSubjects(config.namespace);
   const opened: { close(): Promise<void> }[] = [];
   const closeOpened = async () => {
@@ -61,7 +89,7 @@ export async function startSequencer(
     const built = await buildApp(
       {
         origin: config.origin,
-        checkpointWithinMs: config.checkpoints.maxDelayMs,
+        checkpointWithinMs,
         readOnly: true,
         readRoutes: false,
         title: 'Civic Ledger sequencer (operations)',
@@ -81,17 +109,39 @@ export async function startSequencer(
               () => false,
             ),
           ]);
-          const dependencies = {
+          const dependencies: Record<string, string> = {
             kafka: k ? 'up' : 'down',
             nats: n ? 'up' : 'down',
             mongodb: s ? 'up' : 'down',
           };
           const role = current.node?.role ?? 'starting';
+          if (witnessing) {
+            dependencies['witnesses'] = witnessReadiness(current.node?.ledger?.witnessStatus(), quorum);
+          }
           return { ok: k && n && s && (role === 'writer' || role === 'standby'), status: role, dependencies };
         },
+        ...(witnessing
+          ? {
+              registerExtra: (r) =>
+                registerWitnessRoute(r, {
+                  role: () => current.node?.role ?? 'starting',
+                  quorum,
+                  intervalMs: witnessing.intervalMs,
+                  timeoutMs: witnessing.timeoutMs,
+                  checkpointWithinMs,
+                  status: () => current.node?.ledger?.witnessStatus(),
+                  treeSize: () => current.node?.ledger?.size ?? 0,
+                }),
+            }
+          : {}),
       },
     );
     const { app, metrics } = built;
+    if (witnessing) {
+      const render = metrics.render.bind(metrics);
+      metrics.render = (gauges) =>
+        render(gauges) + witnessMetrics.render(current.node?.ledger?.witnessStatus());
+    }
     const node = (current.node = new SequencerNode({
       store,
       ledger: {
@@ -99,6 +149,25 @@ export async function startSequencer(
         logSigner: ed25519Signer(logKey),
         operatorKey: config.operatorKey,
         checkpoints: config.checkpoints,
+        // Only checkpoints cosigned to the quorum are stored, so the query service serves no other.
+        ...(witnessing
+          ? {
+              witnessing: {
+                policy: witnessing.policy,
+                intervalMs: witnessing.intervalMs,
+                timeoutMs: witnessing.timeoutMs,
+                onRound: (round, status) => {
+                  witnessMetrics.observe(round);
+                  // Log when the quorum is lost or back, not every round.
+                  if (round.kind !== 'checkpoint' || round.quorum === quorumHeld) return;
+                  quorumHeld = round.quorum;
+                  const line = witnessReadiness(status, quorum);
+                  if (round.quorum) app.log.info({ size: round.size, signed: round.signed }, line);
+                  else app.log.warn({ size: round.size, signed: round.signed }, line);
+                },
+              },
+            }
+          : {}),
         owner: options.owner ?? localOwner(),
         leaseTtlMs: config.leaseTtlMs,
         maxBatch: config.maxBatch,
@@ -111,7 +180,7 @@ export async function startSequencer(
       outcomes: nats,
       outcomesSubject: subjects.outcomes,
       logKey,
-      checkpointWithinMs: config.checkpoints.maxDelayMs,
+      checkpointWithinMs,
       maxWaitMs: config.maxWaitMs,
       maxBatch: config.maxBatch,
       pollMs: Math.max(250, Math.floor(config.leaseTtlMs / 4)),

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadComplianceConfig, complianceEnvSchema } from '@civic-ledger/compliance-service';
+import { loadMonitorConfig, monitorEnvSchema } from '@civic-ledger/monitor-service';
 import { formatVerifierKey, generateSigningKey, writeSigningKeyFile } from '@civic-ledger/crypto';
 import { ingestEnvSchema, loadIngestConfig } from '@civic-ledger/ingest-service';
 import { loadQueryConfig, queryEnvSchema } from '@civic-ledger/query-service';
@@ -32,16 +33,19 @@ const ledgerServices = {
   sequencer: { schema: sequencerEnvSchema, load: loadSequencerConfig },
   query: { schema: queryEnvSchema, load: loadQueryConfig },
   compliance: { schema: complianceEnvSchema, load: loadComplianceConfig },
+  monitor: { schema: monitorEnvSchema, load: loadMonitorConfig },
 } as const;
 
 /** Resolves compose's `${VAR:?message}` the way a user's .env would. */
 const operatorKey = formatVerifierKey(generateSigningKey('ledger/k1'));
+const logVerifierKey = formatVerifierKey(generateSigningKey('civic-ledger.localhost/log'));
 // The compliance key secret, as the operator would provide it (the service reads it at start).
 const complianceKeyFile = join(mkdtempSync(join(tmpdir(), 'cl-compose-')), 'compliance.key');
 writeSigningKeyFile(complianceKeyFile, generateSigningKey('compliance/k1'));
 const substitute = (v: string) =>
   v
     .replace(/\$\{CIVIC_LEDGER_OPERATOR_KEY:\?[^}]*\}/, operatorKey)
+    .replace(/\$\{CIVIC_LEDGER_LOG_VERIFIER_KEY:\?[^}]*\}/, logVerifierKey)
     .replace('/run/secrets/compliance_key', complianceKeyFile);
 
 describe('infra/compose.yaml', () => {
@@ -58,6 +62,7 @@ describe('infra/compose.yaml', () => {
     expect(named.map(([n]) => n).sort()).toEqual([
       'compliance',
       'ingest',
+      'monitor',
       'query',
       'sequencer-a',
       'sequencer-b',

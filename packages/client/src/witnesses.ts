@@ -4,22 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { parseVerifierKey } from '@civic-ledger/crypto';
 import {
-  QUORUM_NONE,
   checkQuorum,
-  evaluateQuorum,
+  describeShortfall,
   isWitnessError,
   parsePolicy,
+  quorumShortfall,
   type Policy,
 } from '@civic-ledger/witness';
-import { ClientError } from './errors.ts';
 
-/** A group of the quorum (or a witness named as the quorum) that does not hold. */
-export interface QuorumShortfall {
-  name: string;
-  threshold: number;
-  members: string[];
-  holding: string[];
-}
+export { quorumShortfall, type QuorumShortfall } from '@civic-ledger/witness';
+import { ClientError } from './errors.ts';
 
 /** What a checkpoint's cosignatures satisfied: the witnesses (policy names) that cosigned it. */
 export interface QuorumChecked {
@@ -102,39 +96,6 @@ export function loadClientPolicy(
   return policy;
 }
 
-/** The groups of the quorum that do not hold, the quorum first, then its failing subgroups. */
-export function quorumShortfall(policy: Policy, signed: Iterable<string>): QuorumShortfall[] {
-  const quorum = policy.quorum;
-  if (quorum === undefined || quorum === QUORUM_NONE) return [];
-  const have = new Set(signed);
-  const groups = new Map(policy.groups.map((g) => [g.name, g]));
-  const holds = (name: string) =>
-    groups.has(name) ? evaluateQuorum({ ...policy, quorum: name }, have) : have.has(name);
-  const out: QuorumShortfall[] = [];
-  const visit = (name: string): void => {
-    if (holds(name)) return;
-    const g = groups.get(name);
-    if (g === undefined) {
-      out.push({ name, threshold: 1, members: [name], holding: [] });
-      return;
-    }
-    out.push({ name, threshold: g.threshold, members: [...g.members], holding: g.members.filter(holds) });
-    for (const m of g.members) if (groups.has(m)) visit(m);
-  };
-  visit(quorum);
-  return out;
-}
-
-function describe(shortfall: readonly QuorumShortfall[]): string {
-  return shortfall
-    .map((s) =>
-      s.members.length === 1 && s.members[0] === s.name
-        ? `witness "${s.name}" has not cosigned`
-        : `group "${s.name}" needs ${s.threshold} of ${s.members.join(', ')}, has ${s.holding.length}${s.holding.length === 0 ? '' : ` (${s.holding.join(', ')})`}`,
-    )
-    .join('; ');
-}
-
 /**
  * Requires the policy's quorum over a checkpoint note: QUORUM_NOT_MET (message naming the
  * groups that fail; details quorum, size, witnesses, shortfall) or CHECKPOINT_UNVERIFIED
@@ -160,7 +121,7 @@ export function requirePolicyQuorum(note: string, policy: Policy): QuorumChecked
     const shortfall = quorumShortfall(policy, r.witnesses);
     throw new ClientError(
       'QUORUM_NOT_MET',
-      `the checkpoint of size ${r.size} lacks the witness quorum "${policy.quorum}": ${describe(shortfall)}`,
+      `the checkpoint of size ${r.size} lacks the witness quorum "${policy.quorum}": ${describeShortfall(shortfall)}`,
       { details: { quorum: policy.quorum, size: r.size, witnesses: [...r.witnesses], shortfall } },
     );
   }

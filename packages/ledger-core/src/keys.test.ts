@@ -2,24 +2,19 @@
 // from its ledger position and records since when the key is believed stolen; an
 // organization that lost its key is re-keyed by the operator with a `recover` event,
 // recorded as a recovery, and only the operator may do that.
-import { formatSigningKey, formatVerifierKey, generateSigningKey } from '@civic-ledger/crypto';
-import { signerFromKeyText } from '@civic-ledger/signed-note';
-import { MemoryStore } from '@civic-ledger/storage';
+import { formatVerifierKey, generateSigningKey } from '@civic-ledger/crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Ledger, Registry, type SubmitResult } from './index.ts';
-import { bootstrapEvents, TestEmitter } from './testing.ts';
+import { Registry } from './index.ts';
+import { expectAccepted as ok, openTestLedger } from './test-ledger.ts';
+import type { Ledger } from './ledger.ts';
+import type { TestEmitter } from './testing.ts';
 
-const logSigner = signerFromKeyText(formatSigningKey(generateSigningKey('keys.test.example/log')));
 const SOURCE = 'transport-agency/cameras/north-07';
 const DATASET = 'transport-agency/traffic-counts';
 const ledgers: Ledger[] = [];
 afterEach(async () => {
   for (const l of ledgers.splice(0)) await l.close();
 });
-
-function ok(results: SubmitResult[]): void {
-  for (const r of results) if (!r.ok) throw new Error(`refused: ${r.error.code} ${r.error.message}`);
-}
 
 function collect(n: number) {
   return {
@@ -35,28 +30,16 @@ function collect(n: number) {
 }
 
 async function world() {
-  const store = new MemoryStore();
-  const operator = new TestEmitter('ledger');
-  const ledger = await Ledger.open({
-    store,
+  const { ledger, store, operator, emitters } = await openTestLedger({
     origin: 'keys.test.example/log',
-    logSigner,
-    operatorKey: operator.verifierKey,
-    checkpoints: { maxEntries: 1000, maxDelayMs: 60_000 },
-    signatureThreads: 0,
-    now: () => Date.parse('2026-11-02T09:00:00Z'),
+    orgs: ['transport-agency', 'police'],
+    resources: [
+      { kind: 'source', id: SOURCE },
+      { kind: 'dataset', id: DATASET },
+    ],
   });
   ledgers.push(ledger);
-  const agency = new TestEmitter('transport-agency');
-  const police = new TestEmitter('police');
-  ok(
-    await ledger.submit(
-      bootstrapEvents(operator, [agency, police], {}, [
-        { kind: 'source', id: SOURCE },
-        { kind: 'dataset', id: DATASET },
-      ]),
-    ),
-  );
+  const [agency, police] = emitters as [TestEmitter, TestEmitter];
   return { ledger, store, operator, agency, police };
 }
 

@@ -2,23 +2,16 @@
 // `declare` events; a custom purpose with an unknown parent, a cycle, someone else's prefix
 // or a changed definition is refused at admission (422 PURPOSE_INVALID, naming the purpose
 // and the rule), and accepted ones are registry facts later declarations can build on.
-import { formatSigningKey, generateSigningKey } from '@civic-ledger/crypto';
-import { signerFromKeyText } from '@civic-ledger/signed-note';
-import { MemoryStore } from '@civic-ledger/storage';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Ledger, Registry, type SubmitResult } from './index.ts';
-import { bootstrapEvents, TestEmitter } from './testing.ts';
+import { Registry } from './index.ts';
+import type { Ledger } from './ledger.ts';
+import { expectAccepted as ok, openTestLedger } from './test-ledger.ts';
 
-const logSigner = signerFromKeyText(formatSigningKey(generateSigningKey('purposes.test.example/log')));
 const SOURCE = 'transport-agency/cameras/north-07';
 const ledgers: Ledger[] = [];
 afterEach(async () => {
   for (const l of ledgers.splice(0)) await l.close();
 });
-
-function ok(results: SubmitResult[]): void {
-  for (const r of results) if (!r.ok) throw new Error(`refused: ${r.error.code} ${r.error.message}`);
-}
 
 function declaration(version: number, customPurposes?: unknown[], supersedes?: string) {
   const purpose = 'city:TrafficManagement';
@@ -40,21 +33,13 @@ function declaration(version: number, customPurposes?: unknown[], supersedes?: s
 }
 
 async function world() {
-  const store = new MemoryStore();
-  const operator = new TestEmitter('ledger');
-  const ledger = await Ledger.open({
-    store,
+  const { ledger, store, emitters } = await openTestLedger({
     origin: 'purposes.test.example/log',
-    logSigner,
-    operatorKey: operator.verifierKey,
-    checkpoints: { maxEntries: 1000, maxDelayMs: 60_000 },
-    signatureThreads: 0,
-    now: () => Date.parse('2026-11-02T09:00:00Z'),
+    orgs: ['transport-agency'],
+    resources: [{ kind: 'source', id: SOURCE }],
   });
   ledgers.push(ledger);
-  const agency = new TestEmitter('transport-agency');
-  ok(await ledger.submit(bootstrapEvents(operator, [agency], {}, [{ kind: 'source', id: SOURCE }])));
-  return { ledger, store, agency };
+  return { ledger, store, agency: emitters[0]! };
 }
 
 const corridor = {

@@ -7,18 +7,22 @@
 import { parseVerifierKey, toBase64 } from '@civic-ledger/crypto';
 import { parseCheckpoint, parseNote, type NoteSignature, type NoteSigner } from '@civic-ledger/signed-note';
 import {
-  QUORUM_NONE,
   addSignatures,
   checkQuorum,
+  describeShortfall,
   evaluateQuorum,
   isWitnessError,
+  quorumShortfall,
   parseCosignatureVerifierKey,
   requestCosignature,
   type CheckQuorumOptions,
   type CosignatureVerifier,
   type Policy,
   type QuorumResult,
+  type QuorumShortfall,
 } from '@civic-ledger/witness';
+
+export { describeShortfall, quorumShortfall, type QuorumShortfall } from '@civic-ledger/witness';
 
 /** Default cadence of witnessed checkpoints. */
 export const DEFAULT_WITNESS_INTERVAL_MS = 1000;
@@ -143,17 +147,6 @@ export interface WitnessingStatus {
   failingSince: number | null;
 }
 
-/** A group (or a quorum naming a witness) that does not hold. */
-export interface QuorumShortfall {
-  name: string;
-  /** How many members must hold (1 for a witness). */
-  threshold: number;
-  /** Its members (for a witness: itself). */
-  members: string[];
-  /** The members that hold. */
-  holding: string[];
-}
-
 /**
  * The delay a receipt can promise while the quorum holds: a round starts at most
  * max(interval, timeout) after an append (a round in flight ends within the timeout) and
@@ -161,47 +154,6 @@ export interface QuorumShortfall {
  */
 export function witnessedCheckpointDelay(intervalMs: number, timeoutMs: number): number {
   return Math.max(intervalMs, timeoutMs) + timeoutMs;
-}
-
-/** The groups of the policy's quorum that do not hold, the quorum first, then its failing subgroups. */
-export function quorumShortfall(policy: Policy, signed: Iterable<string>): QuorumShortfall[] {
-  const quorum = policy.quorum;
-  if (quorum === undefined || quorum === QUORUM_NONE) return [];
-  const have = new Set(signed);
-  const groups = new Map(policy.groups.map((g) => [g.name, g]));
-  const holds = (name: string): boolean => {
-    const g = groups.get(name);
-    return g === undefined ? have.has(name) : evaluateQuorum({ ...policy, quorum: name }, have);
-  };
-  const out: QuorumShortfall[] = [];
-  const visit = (name: string): void => {
-    if (holds(name)) return;
-    const g = groups.get(name);
-    if (g === undefined) {
-      out.push({ name, threshold: 1, members: [name], holding: [] });
-      return;
-    }
-    out.push({
-      name,
-      threshold: g.threshold,
-      members: [...g.members],
-      holding: g.members.filter(holds),
-    });
-    for (const m of g.members) if (groups.has(m)) visit(m);
-  };
-  visit(quorum);
-  return out;
-}
-
-/** `group "q" needs 2 of w1, w2, w3, has 1 (w1)`; several failing groups joined by "; ". */
-export function describeShortfall(shortfall: readonly QuorumShortfall[]): string {
-  return shortfall
-    .map((s) =>
-      s.members.length === 1 && s.members[0] === s.name
-        ? `witness "${s.name}" has not cosigned`
-        : `group "${s.name}" needs ${s.threshold} of ${s.members.join(', ')}, has ${s.holding.length}${s.holding.length === 0 ? '' : ` (${s.holding.join(', ')})`}`,
-    )
-    .join('; ');
 }
 
 /**

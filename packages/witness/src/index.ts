@@ -57,3 +57,4 @@ export type {
 export { DEFAULT_WITNESS_TIMEOUT_MS, addSignatures, requestCosignature } from './client.ts';
 export type { CosignatureResponse, RequestCosignatureOptions } from './client.ts';
 export { MemoryLog } from './memory-log.ts';
+export { describeShortfall, quorumShortfall, type QuorumShortfall } from './shortfall.ts';

@@ -8,7 +8,7 @@ import { defineCommand } from '../command.ts';
 import { EXIT } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { authHeaders } from './common.ts';
-import { complianceRequest, complianceUrl, parseAnswer, stdoutFlushed } from './findings.ts';
+import { complianceRequest, complianceUrl, parseAnswer } from './findings.ts';
 
 /** Exit codes of the answer; 2 (usage) and 3 (could not ask) keep their meaning. */
 export const DECISION_EXIT = { allow: EXIT.OK, deny: EXIT.VERIFICATION_FAILED, undetermined: 4 } as const;
@@ -117,11 +117,6 @@ export const command = defineCommand({
     },
     schema,
   },
-  run: async (v, io) => {
-    try {
-      return await runDecide(v, io);
-    } finally {
-      await stdoutFlushed();
-    }
-  },
+  // stdout drains before the process exits: main.ts waits for it, for every command.
+  run: (v, io) => runDecide(v, io),
 });

@@ -158,15 +158,6 @@ export function parseAnswer<S extends z.ZodType>(s: S, text: string, what: strin
   return r.data;
 }
 
-/**
- * Resolves once stdout has taken everything written so far. main.ts ends the process with
- * process.exit, which drops what a full pipe has not taken yet (measured: 146,176 of
- * 1,000,000 bytes reached a reader): a long answer piped to another program would be cut.
- */
-export function stdoutFlushed(): Promise<void> {
-  return new Promise((resolve) => process.stdout.write('', () => resolve()));
-}
-
 /** Columns padded to their widest cell (the last one is not padded). */
 export function table(rows: readonly (readonly string[])[], indent = '  '): string {
   const widths: number[] = [];
@@ -270,11 +261,6 @@ export const command = defineCommand({
     },
     schema,
   },
-  run: async (v, io) => {
-    try {
-      return await runFindings(v, io);
-    } finally {
-      await stdoutFlushed();
-    }
-  },
+  // stdout drains before the process exits: main.ts waits for it, for every command.
+  run: (v, io) => runFindings(v, io),
 });

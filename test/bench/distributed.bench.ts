@@ -5,6 +5,9 @@
 // The MongoDB-wire server of infra/local is FerretDB 1.24 on SQLite: its figures are
 // FerretDB's, not MongoDB's. Needs infra/local running (`infra/local/up`) and its env file.
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { decodeSubmission } from '@civic-ledger/events';
 import { submissionMessage } from '@civic-ledger/pipeline';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
@@ -20,6 +23,66 @@ const PARTITIONS = 6;
 const HTTP_WORKERS = 8;
 const HTTP_BATCH = 100;
 
+// Where the CPU goes: each process's user+system time (Linux /proc, clock ticks of 10 ms)
+// over a run, per event. On a machine with few cores the sum bounds the end-to-end rate, so
+// the figures say which stage to work on (and what rate the cores allow at all).
+const TICK_US = 10_000;
+const INFRA_RUN =
+  process.env['CIVIC_LEDGER_INFRA_RUN'] ?? fileURLToPath(new URL('../../infra/local/.run/', import.meta.url));
+
+/** User+system CPU of a process, µs (undefined once it is gone). */
+function cpuOfPid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may contain spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_US;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The infra/local servers' pids (those running). */
+function infraPids(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const svc of ['kafka', 'ferretdb', 'nats']) {
+    const f = `${INFRA_RUN}/${svc}/pid`;
+    if (existsSync(f)) out[svc] = Number(readFileSync(f, 'utf8').trim());
+  }
+  return out;
+}
+
+type CpuSample = Record<string, number>;
+
+/** CPU µs so far of the named processes, and of this bench process as `client`. */
+function cpuSample(pids: Record<string, number>): CpuSample {
+  const u = process.cpuUsage();
+  const out: CpuSample = { client: u.user + u.system };
+  for (const [name, pid] of Object.entries(pids)) {
+    const c = cpuOfPid(pid);
+    if (c !== undefined) out[name] = c;
+  }
+  return out;
+}
+
+/** µs of CPU per event of each process between two samples, with the total. */
+function cpuPerEvent(a: CpuSample, b: CpuSample, events: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const name of Object.keys(b)) {
+    if (a[name] === undefined) continue;
+    out[name] = (b[name]! - a[name]!) / events;
+    total += out[name];
+  }
+  out['total'] = total;
+  return out;
+}
+
+const describeCpu = (c: Record<string, number>): string =>
+  Object.entries(c)
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+    .join(', ');
+
 function brokersFromEnv(): Brokers | undefined {
   const mongodb = process.env['CIVIC_LEDGER_TEST_MONGODB_URL'];
   const kafka = process.env['CIVIC_LEDGER_TEST_KAFKA_BROKERS'];
@@ -29,8 +92,14 @@ function brokersFromEnv(): Brokers | undefined {
 
 type Message = ReturnType<typeof submissionMessage>;
 
+/** A rate, and the CPU µs per event each process spent on it. */
+interface Rated {
+  rate: number;
+  cpu: Record<string, number>;
+}
+
 /** kafkajs: produce every message (acks=all), consume them all in one group; from first send to last receipt. */
-async function rawKafkaRate(brokers: string, messages: Message[]): Promise<number> {
+async function rawKafkaRate(brokers: string, messages: Message[]): Promise<Rated> {
   const kafka = new Kafka({ clientId: 'bench-raw', brokers: [brokers], logLevel: logLevel.NOTHING });
   const topic = `bench-raw-${randomUUID().slice(0, 8)}`;
   const admin = kafka.admin();
@@ -57,6 +126,8 @@ async function rawKafkaRate(brokers: string, messages: Message[]): Promise<numbe
   });
   const producer = kafka.producer();
   await producer.connect();
+  const pids = infraPids();
+  const cpu0 = cpuSample(pids);
   const start = performance.now();
   for (let i = 0; i < messages.length; i += 500) {
     await producer.send({
@@ -69,15 +140,16 @@ async function rawKafkaRate(brokers: string, messages: Message[]): Promise<numbe
   }
   await all;
   const rate = messages.length / ((performance.now() - start) / 1000);
+  const cpu = cpuPerEvent(cpu0, cpuSample(pids), messages.length);
   await producer.disconnect();
   await consumer.disconnect();
   await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   await admin.disconnect();
-  return rate;
+  return { rate, cpu };
 }
 
 /** insertMany of leaf-shaped documents (bytes, event hash, chain, seq; the same indexes as the store). */
-async function rawInsertRate(url: string, messages: Message[]): Promise<number> {
+async function rawInsertRate(url: string, messages: Message[]): Promise<Rated> {
   const client = new MongoClient(url);
   await client.connect();
   const db = client.db(`bench_raw_${randomUUID().slice(0, 8)}`);
@@ -91,6 +163,8 @@ async function rawInsertRate(url: string, messages: Message[]): Promise<number> 
     c: m.key,
     s: i,
   }));
+  const pids = infraPids();
+  const cpu0 = cpuSample(pids);
   const start = performance.now();
   for (let i = 0; i < docs.length; i += 1000) {
     await col.insertMany(docs.slice(i, i + 1000) as never[], {
@@ -98,13 +172,14 @@ async function rawInsertRate(url: string, messages: Message[]): Promise<number> 
     });
   }
   const rate = docs.length / ((performance.now() - start) / 1000);
+  const cpu = cpuPerEvent(cpu0, cpuSample(pids), docs.length);
   await db.dropDatabase();
   await client.close();
-  return rate;
+  return { rate, cpu };
 }
 
 /** HTTP batches to ingest, from the first send until the store's head holds every event. */
-async function distributedRate(b: Brokers, events: ReturnType<typeof chainEvents>): Promise<number> {
+async function distributedRate(b: Brokers, events: ReturnType<typeof chainEvents>): Promise<Rated> {
   const d = deployment(b, benchOperatorKey, {
     CIVIC_LEDGER_LOG_LEVEL: process.env['BENCH_DEBUG'] ? 'debug' : 'warn',
     CIVIC_LEDGER_SUBMISSION_PARTITIONS: String(PARTITIONS),
@@ -136,6 +211,8 @@ async function distributedRate(b: Brokers, events: ReturnType<typeof chainEvents
     // before it is on the bus (an event names inputs the agency submitted before it), with
     // the agency's streams split over HTTP_WORKERS connections that each keep that order.
     const start = performance.now();
+    const pids = { ...infraPids(), ingest: ingest.child.pid!, sequencer: sequencer.child.pid! };
+    const cpu0 = cpuSample(pids);
     const WINDOW = HTTP_WORKERS * HTTP_BATCH;
     for (let w0 = 0; w0 < events.length; w0 += WINDOW) {
       const window = events.slice(w0, w0 + WINDOW);
@@ -156,6 +233,7 @@ async function distributedRate(b: Brokers, events: ReturnType<typeof chainEvents
       await new Promise((r) => setTimeout(r, 50));
     }
     const rate = events.length / ((performance.now() - start) / 1000);
+    const cpu = cpuPerEvent(cpu0, cpuSample(pids), events.length);
     if (process.env['BENCH_DEBUG']) {
       const batches = sequencer.logs().filter((l) => l['msg'] === 'batch') as unknown as Record<
         string,
@@ -168,7 +246,7 @@ async function distributedRate(b: Brokers, events: ReturnType<typeof chainEvents
           `${sum('ms')} ms in handlers; requeued for ${JSON.stringify(batches.map((b) => b['requeuedFor']))}\n`,
       );
     }
-    return rate;
+    return { rate, cpu };
   } finally {
     await store.close();
     // SIGTERM first: the services shut down in order (and write their CPU profiles, if asked).
@@ -194,9 +272,10 @@ export async function run(): Promise<Figure[]> {
   }
   const events = chainEvents(N, { emitter: AGENCY, key: agencyKey, streams: 16 });
   const messages = events.map((e) => submissionMessage(decodeSubmission(e), 'kafka'));
-  const kafka = await rawKafkaRate(b.kafka, messages);
-  const insert = await rawInsertRate(b.mongodb, messages);
-  const e2e = await distributedRate(b, events);
+  const rawKafka = await rawKafkaRate(b.kafka, messages);
+  const rawInsert = await rawInsertRate(b.mongodb, messages);
+  const run = await distributedRate(b, events);
+  const [kafka, insert, e2e] = [rawKafka.rate, rawInsert.rate, run.rate];
   const slower = Math.min(kafka, insert);
   const figures: Figure[] = [
     {
@@ -225,6 +304,15 @@ export async function run(): Promise<Figure[]> {
       ratio: pct(e2e, slower),
       target: '>= 50 %',
       met: e2e >= 0.5 * slower,
+    },
+    {
+      suite: 'distributed',
+      metric: 'CPU µs per event by process, end to end (client = the bench process sending HTTP)',
+      value: describeCpu(run.cpu),
+      baseline: `raw Kafka: ${describeCpu(rawKafka.cpu)}; raw insertMany: ${describeCpu(rawInsert.cpu)}`,
+      ratio: `${fmt((availableParallelism() * 1e6) / run.cpu['total']!)} events/s if ${availableParallelism()} cores were all busy`,
+      target: '',
+      met: undefined,
     },
   ];
   return figures;

@@ -5,10 +5,17 @@
 // committed. Everything a batch would change is computed on copies; the store's append is
 // the single point where it becomes real, and a refused or failed batch changes nothing.
 import { hostname } from 'node:os';
-import { fromHex, parseVerifierKey, toHex, verifyDigest, type VerifierKey } from '@civic-ledger/crypto';
+import {
+  fromHex,
+  parseVerifierKey,
+  sha256,
+  toHex,
+  verifyDigest,
+  type VerifierKey,
+} from '@civic-ledger/crypto';
 import { chainKey, checkLink, type ChainHead, type ChainOutcome } from '@civic-ledger/chain';
-import { decodeSubmission, type DecodedEvent } from '@civic-ledger/events';
-import { encodeLeaf, decodeLeaf } from '@civic-ledger/leaf';
+import type { DecodedEvent } from '@civic-ledger/events';
+import { encodeLeafText, decodeLeaf } from '@civic-ledger/leaf';
 import type { CompactRange } from '@civic-ledger/merkle';
 import {
   consistencyProof,
@@ -20,10 +27,12 @@ import {
 } from '@civic-ledger/merkle';
 import {
   GENESIS_PREV,
+  LIMITS,
   OPERATOR_ORG,
   SchemaError,
   isMovement,
   permissionIssues,
+  timeToMillis,
   type Event,
 } from '@civic-ledger/schemas';
 import {
@@ -35,6 +44,7 @@ import {
   type RegistryRecord,
   type WriterLease,
 } from '@civic-ledger/storage';
+import { decodeItem } from './decode.ts';
 import { LedgerError } from './errors.ts';
 import { lineageLinks } from './lineage-links.ts';
 import {
@@ -121,12 +131,28 @@ export interface SubmitOptions {
 export type SubmitResult =
   { ok: true; receipt: Receipt; duplicate: boolean } | { ok: false; error: LedgerError };
 
+/** A signature checked ahead of admission, with the key it was checked with. */
+type Verified = Map<DecodedEvent, { key: KeyState; ok: boolean }>;
+
 interface Unit {
   items: unknown[];
-  /** Items already decoded (schema, canonical form, hash) by the caller. */
-  decoded: DecodedEvent[] | undefined;
+  /**
+   * Decoded when submitted (schema, canonical form, hash), so that its signatures are
+   * checked on the worker threads while earlier batches are admitted and committed.
+   * `undefined` where decoding refused the item (its error is in `errors`).
+   */
+  decoded: (DecodedEvent | undefined)[];
+  /** Decoding refusals by item (a LedgerError, or anything else to rethrow as before). */
+  errors: unknown[] | undefined;
+  /** Decoded here without the clock: the future-time check runs when the batch does. */
+  clockPending: boolean;
   atomic: boolean;
   signaturesVerified: boolean;
+  /** Signatures checked ahead, with the committed keys in force when the unit was submitted. */
+  verified: Verified | undefined;
+  /** Settles (never rejects) once `verified` is filled. */
+  ready: Promise<void>;
+  settled: boolean;
   resolve: (r: SubmitResult[]) => void;
 }
 
@@ -159,6 +185,22 @@ function snapshot(s: BatchState): BatchState {
     lineage: [...s.lineage],
     nodes: { ids: [...s.nodes.ids], hashes: [...s.nodes.hashes] },
   };
+}
+
+/**
+ * The leaf bytes and their RFC 9162 leaf hash, SHA-256(0x00 || leaf) as hashLeaf computes
+ * it, written once into one buffer (hashLeaf would copy them again behind the prefix).
+ */
+function leafAndHash(text: string): { leaf: Uint8Array; leafHash: Uint8Array } {
+  const n = Buffer.byteLength(text, 'utf8');
+  const buffer = Buffer.allocUnsafe(1 + n);
+  buffer[0] = 0x00;
+  buffer.write(text, 1, 'utf8');
+  return { leaf: buffer.subarray(1, 1 + n), leafHash: sha256(buffer.subarray(0, 1 + n)) };
+}
+
+function toBase64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 }
 
 function asLedgerError(e: unknown): LedgerError {
@@ -358,7 +400,7 @@ export class Ledger {
    * every event is appended or none is (the others then fail with BATCH_REFUSED).
    */
   submit(items: readonly unknown[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
-    return this.#enqueue(items, undefined, options);
+    return this.#enqueue(items, false, options);
   }
 
   /**
@@ -366,14 +408,10 @@ export class Ledger {
    * in another validating stage): only admission and append run here.
    */
   submitDecoded(decoded: readonly DecodedEvent[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
-    return this.#enqueue(decoded, [...decoded], options);
+    return this.#enqueue(decoded, true, options);
   }
 
-  #enqueue(
-    items: readonly unknown[],
-    decoded: DecodedEvent[] | undefined,
-    options: SubmitOptions,
-  ): Promise<SubmitResult[]> {
+  #enqueue(items: readonly unknown[], preDecoded: boolean, options: SubmitOptions): Promise<SubmitResult[]> {
     if (this.#closed)
       return Promise.resolve(
         items.map(() => ({ ok: false, error: new LedgerError('LEDGER_CLOSED', 'the ledger is closed') })),
@@ -388,25 +426,96 @@ export class Ledger {
       );
     }
     return new Promise((resolve) => {
-      this.#queue.push({
-        items: [...items],
-        decoded,
-        atomic: options.atomic ?? false,
-        signaturesVerified: options.signaturesVerified ?? false,
-        resolve,
-      });
+      this.#queue.push(this.#prepare([...items], preDecoded, options, resolve));
       this.#queued += items.length;
       if (this.#flushing === undefined) this.#flushing = this.#drain();
     });
   }
 
+  /**
+   * Decodes a submission as it arrives and sends its signatures to the worker threads at
+   * once, with the committed keys: they are checked while the writer admits and commits
+   * earlier batches. Admission uses a result only when the key in force at the event's
+   * position is the one it was checked with; any other event is checked there as before.
+   */
+  #prepare(
+    items: unknown[],
+    preDecoded: boolean,
+    options: SubmitOptions,
+    resolve: (r: SubmitResult[]) => void,
+  ): Unit {
+    let errors: unknown[] | undefined;
+    const decoded = preDecoded
+      ? (items as DecodedEvent[])
+      : items.map((item, i) => {
+          try {
+            // No clock here: the future-time check belongs to the batch's clock (#processBatch).
+            return decodeItem(item);
+          } catch (e) {
+            (errors ??= [])[i] = e instanceof SchemaError ? asLedgerError(e) : e;
+            return undefined;
+          }
+        });
+    const unit: Unit = {
+      items,
+      decoded,
+      errors,
+      clockPending: !preDecoded,
+      atomic: options.atomic ?? false,
+      signaturesVerified: options.signaturesVerified ?? false,
+      verified: undefined,
+      ready: Promise.resolve(),
+      settled: true,
+      resolve,
+    };
+    if (!unit.signaturesVerified) {
+      unit.settled = false;
+      unit.ready = this.#verifyAhead(decoded).then((v) => {
+        unit.verified = v;
+        unit.settled = true;
+      });
+    }
+    return unit;
+  }
+
+  /** Checks, on the worker threads, the signatures of events whose key is committed and in force. */
+  async #verifyAhead(decoded: readonly (DecodedEvent | undefined)[]): Promise<Verified> {
+    const verified: Verified = new Map();
+    const jobs: { d: DecodedEvent; key: KeyState }[] = [];
+    for (const d of decoded) {
+      if (d === undefined) continue;
+      const k = this.#registry.key(d.event.key);
+      if (k && k.revokedAt === undefined && k.org === d.event.emitter) jobs.push({ d, key: k });
+    }
+    if (jobs.length === 0) return verified;
+    try {
+      const ok = await this.#pool.verify(
+        jobs.map((j) => ({
+          key: j.key.verifier,
+          digest: Buffer.from(j.d.hash, 'hex'),
+          signature: j.d.signature,
+        })),
+      );
+      for (let i = 0; i < jobs.length; i++) verified.set(jobs[i]!.d, { key: jobs[i]!.key, ok: ok[i]! });
+    } catch {
+      // A failed worker leaves these unchecked: admission checks them on this thread.
+    }
+    return verified;
+  }
+
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
+        // The oldest submission, with the ones behind it whose signatures are checked too:
+        // the writer never waits for later submissions while the workers check them.
+        await this.#queue[0]!.ready;
         const max = this.#opts.maxBatch ?? 5000;
         const units: Unit[] = [];
         let n = 0;
-        while (this.#queue.length > 0 && (n === 0 || n + this.#queue[0]!.items.length <= max)) {
+        while (
+          this.#queue.length > 0 &&
+          (n === 0 || (this.#queue[0]!.settled && n + this.#queue[0]!.items.length <= max))
+        ) {
           const u = this.#queue.shift()!;
           units.push(u);
           n += u.items.length;
@@ -423,38 +532,63 @@ export class Ledger {
     const results: SubmitResult[][] = units.map((u) => new Array<SubmitResult>(u.items.length));
     const now = this.#now();
     const skew = this.#opts.maxFutureSkewMs;
-    // 1. Decode everything (schema, canonical form, hash).
-    const decoded = units.map(
-      (u, ui) =>
-        u.decoded ??
-        u.items.map((item, i) => {
+    const latest = now + (skew ?? LIMITS.maxFutureSkewMs);
+    // 1. Decoded on submission (schema, canonical form, hash); the claimed time is checked
+    //    here against the batch's clock, the error coming from the decoder itself.
+    const decoded = units.map((u, ui) =>
+      u.decoded.map((d, i) => {
+        const refused = u.errors?.[i];
+        if (refused !== undefined) {
+          results[ui]![i] = { ok: false, error: asLedgerError(refused) };
+          return undefined;
+        }
+        if (d !== undefined && u.clockPending && timeToMillis(d.event.time) > latest) {
+          // Decoded again from what was decoded (not the caller's object, which may have
+          // changed since) with the clock, for the decoder's own TIME_IN_FUTURE error.
+          const wire = { event: JSON.parse(d.canonical) as unknown, signature: toBase64(d.signature) };
+          let error: LedgerError | undefined;
           try {
-            return decodeSubmission(item, skew === undefined ? { now } : { now, maxFutureSkewMs: skew });
+            decodeItem(wire, skew === undefined ? { now } : { now, maxFutureSkewMs: skew });
           } catch (e) {
-            results[ui]![i] = { ok: false, error: asLedgerError(e) };
-            return undefined;
+            error = asLedgerError(e);
           }
-        }),
+          results[ui]![i] = {
+            ok: false,
+            error:
+              error ?? new LedgerError('TIME_IN_FUTURE', `time ${d.event.time} is ahead of the ledger clock`),
+          };
+          return undefined;
+        }
+        return d;
+      }),
     );
-    const all = decoded.flat().filter((d): d is DecodedEvent => d !== undefined);
-    const trusted = new Set<DecodedEvent>();
-    units.forEach((u, ui) => {
-      if (u.signaturesVerified) for (const d of decoded[ui]!) if (d) trusted.add(d);
-    });
 
-    // 2. Signatures, in parallel, with keys from the committed registry; events whose key
-    //    depends on this batch's own key events are verified when reached in step 3.
+    // 2. Signatures: checked ahead (#prepare) with the keys committed then; those whose key
+    //    was committed since are checked now, in parallel; events whose key depends on this
+    //    batch's own key events are verified when reached in step 4.
+    const verified: Verified = new Map();
     const jobs: { d: DecodedEvent; key: KeyState }[] = [];
-    for (const d of all) {
-      if (trusted.has(d)) continue;
-      const k = this.#registry.key(d.event.key);
-      if (k && k.revokedAt === undefined) jobs.push({ d, key: k });
+    units.forEach((u, ui) => {
+      if (u.signaturesVerified) return;
+      if (u.verified) for (const [d, v] of u.verified) verified.set(d, v);
+      for (const d of decoded[ui]!) {
+        if (d === undefined || verified.has(d)) continue;
+        const k = this.#registry.key(d.event.key);
+        if (k && k.revokedAt === undefined && k.org === d.event.emitter) jobs.push({ d, key: k });
+      }
+    });
+    if (jobs.length > 0) {
+      const sigOk = await this.#pool.verify(
+        jobs.map((j) => ({
+          key: j.key.verifier,
+          digest: Buffer.from(j.d.hash, 'hex'),
+          signature: j.d.signature,
+        })),
+      );
+      jobs.forEach((j, i) => verified.set(j.d, { key: j.key, ok: sigOk[i]! }));
     }
-    const verified = new Map<DecodedEvent, { key: KeyState; ok: boolean }>();
-    const sigOk = await this.#pool.verify(
-      jobs.map((j) => ({ key: j.key.verifier, digest: fromHex(j.d.hash), signature: j.d.signature })),
-    );
-    jobs.forEach((j, i) => verified.set(j.d, { key: j.key, ok: sigOk[i]! }));
+    const all: DecodedEvent[] = [];
+    for (const ds of decoded) for (const d of ds) if (d !== undefined) all.push(d);
 
     // 3. Committed state needed by the chain and input checks, read in a few batched calls.
     await this.#loadHeads(all);
@@ -572,7 +706,7 @@ export class Ledger {
   #admit(
     d: DecodedEvent,
     state: BatchState,
-    verified: Map<DecodedEvent, { key: KeyState; ok: boolean }>,
+    verified: Verified,
     prior: Map<string, string>,
     inputs: Set<string>,
     admittedAt: string,
@@ -632,12 +766,13 @@ export class Ledger {
     const effects = registryEffects(e, index, state.registry);
 
     // Accepted: record everything on the batch state.
-    const signature = Buffer.from(d.signature).toString('base64');
-    const leaf = encodeLeaf({ index, admitted: admittedAt, eventCanonical: d.canonical, signature });
-    const leafHash = hashLeaf(leaf);
+    const signature = toBase64(d.signature);
+    const { leaf, leafHash } = leafAndHash(
+      encodeLeafText({ index, admitted: admittedAt, eventCanonical: d.canonical, signature }),
+    );
     state.range.append(leafHash, state.nodes);
     state.leaves.push({ index, leaf, eventHash: d.hash, chain, seq: e.seq });
-    state.lineage.push(...lineageLinks(e, index));
+    for (const link of lineageLinks(e, index)) state.lineage.push(link);
     for (const rec of effects) {
       state.registry.apply(rec);
       state.registryRecords.push(rec);
@@ -660,7 +795,7 @@ export class Ledger {
     d: DecodedEvent,
     index: number,
     registry: Registry,
-    verified: Map<DecodedEvent, { key: KeyState; ok: boolean }>,
+    verified: Verified,
     signatureVerified: boolean,
   ): void {
     const e = d.event;

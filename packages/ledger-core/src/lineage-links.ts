@@ -5,5 +5,11 @@ import type { LineageLink } from '@civic-ledger/storage';
 
 export function lineageLinks(event: Event, index: number): LineageLink[] {
   if (!isMovement(event)) return [];
-  return [...new Set(event.inputs)].map((input) => ({ index, input }));
+  const inputs = event.inputs;
+  const links: LineageLink[] = [];
+  // Each distinct input once, in first-occurrence order (inputs are few: no Set needed).
+  for (let i = 0; i < inputs.length; i++) {
+    if (inputs.indexOf(inputs[i]!) === i) links.push({ index, input: inputs[i]! });
+  }
+  return links;
 }

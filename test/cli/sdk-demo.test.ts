@@ -10,13 +10,15 @@ import { generateDemoCity, LOG_ORIGIN, type DemoSubmission } from '@civic-ledger
 import { loadConfig, startService, type RunningService } from '@civic-ledger/standalone-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../standalone/support.ts';
-import { cli, verify } from './support.ts';
+import { cli, verify, writeToken } from './support.ts';
 
 const SIZE = 500;
 const root = mkdtempSync(join(tmpdir(), 'cli-sdk-demo-'));
 const city = generateDemoCity({ seed: 'cli-sdk-demo', size: SIZE, batchSize: 100 });
 let service: RunningService;
 let logKey: string;
+/** The city's oversight body's read token (reading entries needs one: access control is on). */
+let token: string;
 /** Every event the city emitted, in order, with what the ledger answered. */
 const emitted: { submission: DemoSubmission; outcome: EventOutcome }[] = [];
 
@@ -33,6 +35,12 @@ beforeAll(async () => {
   );
   // Published by the operator, pinned by everyone else: the service's public log key.
   logKey = formatVerifierKey(service.logKey);
+  token = await writeToken(service.access, {
+    origin: LOG_ORIGIN,
+    org: 'oversight-board',
+    scope: 'oversight',
+    file: join(root, 'oversight.token'),
+  });
 
   const client = new LedgerClient({ baseUrl: service.url, logKey });
   const outbox = await Outbox.open({ client, stateDir: join(root, 'outbox') });
@@ -58,6 +66,7 @@ afterAll(async () => {
 });
 
 const pin = () => ['--log-key', logKey, '--origin', LOG_ORIGIN];
+const withToken = () => ['--token', token];
 
 describe('the SDK emits a demo city; civic-ledger verify passes', { timeout: 30_000 }, () => {
   it('every event is receipted by the ledger, in the order the city wrote them', () => {
@@ -72,7 +81,14 @@ describe('the SDK emits a demo city; civic-ledger verify passes', { timeout: 30_
 
   it('against the URL: exit 0, ok, every event verified up to a checkpoint of their size', async () => {
     const state = join(root, 'state-url.json');
-    const { code, report, run } = await verify(['--url', service.url, ...pin(), '--state', state]);
+    const { code, report, run } = await verify([
+      '--url',
+      service.url,
+      ...pin(),
+      ...withToken(),
+      '--state',
+      state,
+    ]);
     expect(code, run.stderr).toBe(0);
     expect(report).toMatchObject({
       ok: true,
@@ -96,7 +112,16 @@ describe('the SDK emits a demo city; civic-ledger verify passes', { timeout: 30_
 
   it('against a full bundle it exported: exit 0, every event', async () => {
     const dir = join(root, 'full');
-    const exported = await cli(['export', '--url', service.url, ...pin(), '--out', dir, '--json']);
+    const exported = await cli([
+      'export',
+      '--url',
+      service.url,
+      ...pin(),
+      ...withToken(),
+      '--out',
+      dir,
+      '--json',
+    ]);
     expect(exported.code, exported.stderr).toBe(0);
     expect(JSON.parse(exported.stdout)).toMatchObject({
       ok: true,
@@ -131,6 +156,7 @@ describe('the SDK emits a demo city; civic-ledger verify passes', { timeout: 30_
       '--url',
       service.url,
       ...pin(),
+      ...withToken(),
       '--out',
       dir,
       '--events',

@@ -8,7 +8,7 @@ import { canonicalize } from '@civic-ledger/canonical-json';
 import type { VerifyReport } from '@civic-ledger/cli';
 import { cli, type CliRun } from '@civic-ledger/cli/harness';
 
-export { BIN, cli, startCli, type CliRun, type Started } from '@civic-ledger/cli/harness';
+export { BIN, cli, startCli, writeToken, type CliRun, type Started } from '@civic-ledger/cli/harness';
 export type { VerifyReport } from '@civic-ledger/cli';
 
 export interface VerifyRun {

@@ -87,7 +87,35 @@ beforeAll(async () => {
   const server = await startCli(['--data-dir', base]);
   try {
     expect(server.info).toMatchObject({ origin, logKey, size: SIZE });
-    const r = await cli(['export', '--url', server.info.url, ...pin(), '--out', baseBundle, '--json']);
+    // Reading entries needs a token (access control is on by default): the operator issues
+    // one to the city's oversight body with the issuer key start created, as its banner says.
+    const token = join(root, 'oversight.token');
+    const issued = await cli([
+      'token',
+      'issue',
+      '--key',
+      server.info.tokenIssuerKey!,
+      '--origin',
+      origin,
+      '--org',
+      'oversight-board',
+      '--scope',
+      'oversight',
+      '--out',
+      token,
+    ]);
+    expect(issued.code, issued.stderr).toBe(0);
+    const r = await cli([
+      'export',
+      '--url',
+      server.info.url,
+      ...pin(),
+      '--token',
+      token,
+      '--out',
+      baseBundle,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
   } finally {
     expect(await server.stop()).toBe(0);

@@ -48,6 +48,8 @@ describe.skipIf(!brokers)(
     let ingest: ServiceProcess;
     let query: ServiceProcess;
     let compliance: ServiceProcess;
+    /** The city's oversight body's read token: entries need one (the query service's default). */
+    let read: { file: string; headers: Record<string, string> };
     let nc: NatsConnection;
     const alerts: Alert[] = [];
 
@@ -57,7 +59,13 @@ describe.skipIf(!brokers)(
     > {
       const out = [];
       for (let from = 0; ;) {
-        const page = await http(query.url, 'GET', `/v1/entries?from=${from}&limit=1000`);
+        const page = await http(
+          query.url,
+          'GET',
+          `/v1/entries?from=${from}&limit=1000`,
+          undefined,
+          read.headers,
+        );
         expect(page.status, page.text).toBe(200);
         for (const e of page.json.entries as { leaf: string; eventHash: string }[]) {
           const leaf = JSON.parse(e.leaf) as { event: Record<string, string>; signature: string };
@@ -70,6 +78,7 @@ describe.skipIf(!brokers)(
 
     beforeAll(async () => {
       d = deployment(brokers!, city.operatorKey);
+      read = await d.reader('oversight-board', 'oversight');
       const sequencer = await d.start('sequencer');
       await waitReady(sequencer, (s, b) => s === 200 && b.status === 'writer');
       [ingest, query] = await Promise.all([d.start('ingest'), d.start('query')]);
@@ -171,7 +180,7 @@ describe.skipIf(!brokers)(
       });
       expect(alert.headers['organization']).toBe(original['emitter']);
       // The finding the alert names is in the log, through the query service.
-      const entry = await http(query.url, 'GET', `/v1/events/${alert.body.event}`);
+      const entry = await http(query.url, 'GET', `/v1/events/${alert.body.event}`, undefined, read.headers);
       expect(entry.status, entry.text).toBe(200);
       expect(JSON.parse(entry.json.leaf as string).event).toMatchObject({
         type: 'finding',
@@ -202,7 +211,7 @@ describe.skipIf(!brokers)(
     }, 60_000);
 
     it('leaves a log the independent verifier accepts; SIGTERM drains and exits 0', async () => {
-      const v = await verifyThroughQuery(d, query.url);
+      const v = await verifyThroughQuery(d, query.url, read.file);
       expect(v.code, v.stdout + v.stderr).toBe(0);
       expect(await compliance.stop()).toBe(0);
       expect(compliance.logs().some((l) => l['msg'] === 'closed')).toBe(true);

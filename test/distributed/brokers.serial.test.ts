@@ -54,6 +54,8 @@ describe.skipIf(!brokers)('ingest while a broker is down (real processes, real b
     ]);
     for (const e of boot)
       expect((await http(ingest.url, 'POST', '/v1/events?wait=20000', e)).status).toBe(201);
+    // Events need a read token (the query service's default): the agency's.
+    const read = await d.reader(agency.org);
 
     // An agency's system: one event at a time; on 503 it waits as told and sends it again.
     const accepted: TestSubmission[] = [];
@@ -123,10 +125,10 @@ describe.skipIf(!brokers)('ingest while a broker is down (real processes, real b
     }
     expect(head).toBe(lastSeq);
     for (const e of accepted) {
-      const r = await http(query.url, 'GET', `/v1/events/${e.hash}`);
+      const r = await http(query.url, 'GET', `/v1/events/${e.hash}`, undefined, read.headers);
       expect(r.status, e.hash).toBe(200);
     }
-    const v = await verifyThroughQuery(d, query.url);
+    const v = await verifyThroughQuery(d, query.url, read.file);
     expect(v.code, v.stdout + v.stderr).toBe(0);
   }, 300_000);
 });

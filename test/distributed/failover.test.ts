@@ -31,6 +31,8 @@ describe.skipIf(!brokers)('sequencer failover (real processes)', () => {
     await waitReady(b, (s, body) => s === 200 && body.status === 'standby');
     const [ingest, query] = await Promise.all([d.start('ingest'), d.start('query')]);
     await Promise.all([waitReady(ingest), waitReady(query)]);
+    // Entries need a read token (the query service's default): one of the agencies'.
+    const read = await d.reader(orgs[0]!.org);
 
     const boot = bootstrapEvents(
       operator,
@@ -84,7 +86,7 @@ describe.skipIf(!brokers)('sequencer failover (real processes)', () => {
     let resumedAt = 0;
     const watch = (async () => {
       while (!resumedAt && Date.now() - killedAt < 120_000) {
-        const r = await http(query.url, 'GET', '/v1/entries?from=0&limit=1');
+        const r = await http(query.url, 'GET', '/v1/entries?from=0&limit=1', undefined, read.headers);
         if ((r.json?.size ?? 0) > sizeAtKill + 25) resumedAt = Date.now();
         else await sleep(100);
       }
@@ -102,7 +104,13 @@ describe.skipIf(!brokers)('sequencer failover (real processes)', () => {
     }
     const entries: { index: number; eventHash: string }[] = [];
     for (let from = 0; from < total + 1; from += 1000) {
-      const page = await http(query.url, 'GET', `/v1/entries?from=${from}&limit=1000`);
+      const page = await http(
+        query.url,
+        'GET',
+        `/v1/entries?from=${from}&limit=1000`,
+        undefined,
+        read.headers,
+      );
       entries.push(...page.json.entries);
     }
     // No gap, no duplicate: exactly the events sent, once each.
@@ -114,7 +122,7 @@ describe.skipIf(!brokers)('sequencer failover (real processes)', () => {
     // SIGTERM: the new writer finishes its batch, releases the lease and exits 0.
     expect(await b.stop()).toBe(0);
     expect(b.logs().some((l) => l['msg'] === 'stopped writing')).toBe(true);
-    const v = await verifyThroughQuery(d, query.url);
+    const v = await verifyThroughQuery(d, query.url, read.file);
     expect(v.code, v.stdout + v.stderr).toBe(0);
   }, 240_000);
 });

@@ -106,12 +106,14 @@ describe.skipIf(!brokers)('distributed mode on Kafka, NATS JetStream and MongoDB
     await nc.drain();
 
     for (const o of orgs) await waitForHead(query.url, o.org, o.seq);
+    // Entries need a read token (the query service's default): the transport agency's.
+    const read = await d.reader(viaHttp.org);
     const total = boot.length + 3 * N;
     // The query service follows the store's head a moment behind (StoreLogView refresh).
-    let page = await http(query.url, 'GET', `/v1/entries?from=0&limit=1000`);
+    let page = await http(query.url, 'GET', `/v1/entries?from=0&limit=1000`, undefined, read.headers);
     for (let t = 0; t < 50 && page.json.entries.length < total; t++) {
       await sleep(100);
-      page = await http(query.url, 'GET', `/v1/entries?from=0&limit=1000`);
+      page = await http(query.url, 'GET', `/v1/entries?from=0&limit=1000`, undefined, read.headers);
     }
     expect(page.json.entries).toHaveLength(total);
     // Each chain's events sit in the log in seq order.
@@ -121,13 +123,17 @@ describe.skipIf(!brokers)('distributed mode on Kafka, NATS JetStream and MongoDB
       [viaNats, natsEvents],
     ] as const) {
       const indexes = await Promise.all(
-        events.map(async (e) => (await http(query.url, 'GET', `/v1/events/${e.hash}`)).json.index as number),
+        events.map(
+          async (e) =>
+            (await http(query.url, 'GET', `/v1/events/${e.hash}`, undefined, read.headers)).json
+              .index as number,
+        ),
       );
       expect(indexes, o.org).toEqual([...indexes].sort((a, b) => a - b));
     }
 
     // The independent verifier, pinned to the log key, against the query service.
-    const v = await verifyThroughQuery(d, query.url);
+    const v = await verifyThroughQuery(d, query.url, read.file);
     expect(v.code, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toMatch(new RegExp(`^OK: ${total} entries`));
   }, 180_000);
@@ -139,6 +145,8 @@ describe.skipIf(!brokers)('distributed mode on Kafka, NATS JetStream and MongoDB
       'bundle',
       '--url',
       query.url,
+      '--token',
+      (await d.reader(viaHttp.org)).file,
       '--log-key',
       d.logVerifierKey,
       '--origin',

@@ -2,12 +2,13 @@
 // `node services/<name>/src/main.ts` against the real Kafka, NATS JetStream and MongoDB-wire
 // servers of infra/local (URLs from the environment; under CI=true a missing one fails).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TokenScope } from '@civic-ledger/access';
 import { generateSigningKey, formatVerifierKey, writeSigningKeyFile } from '@civic-ledger/crypto';
-import { cli, type CliRun } from '@civic-ledger/cli/harness';
+import { cli, writeToken, type CliRun } from '@civic-ledger/cli/harness';
 import { findService } from '@civic-ledger/test-services';
 import { freePort, http, sleep } from '../standalone/support.ts';
 
@@ -132,6 +133,12 @@ export interface Deployment {
   env: Record<string, string>;
   started: ServiceProcess[];
   start(kind: ServiceKind, extra?: Record<string, string>): Promise<ServiceProcess>;
+  /**
+   * A read token for `org` (which the test registers on this log) signed with the
+   * deployment's token-issuer key, as the operator issues one: its file (0600, for --token)
+   * and the request header that carries it. The query service requires one for entries.
+   */
+  reader(org: string, scope?: TokenScope): Promise<{ file: string; headers: Record<string, string> }>;
   /** Stops every process still running and removes the temp folder. */
   cleanup(): Promise<void>;
 }
@@ -148,6 +155,9 @@ export function deployment(
   const logKey = generateSigningKey(origin);
   const logKeyFile = join(dir, 'log.key');
   writeSigningKeyFile(logKeyFile, logKey);
+  // The read-token issuer: the query service gets its public key only (read access control is
+  // on by default); its private key stays here, where tokens are issued.
+  const issuer = generateSigningKey('ledger/token-issuer');
   const env: Record<string, string> = {
     CIVIC_LEDGER_MONGODB_URL: brokers.mongodb,
     CIVIC_LEDGER_MONGODB_DATABASE: `cl_${id}`,
@@ -179,9 +189,25 @@ export function deployment(
     env,
     started,
     async start(kind, more = {}) {
-      const p = spawnService(kind, { ...env, ...more }, await freePort());
+      const port = await freePort();
+      // Each query instance keeps its own access log.
+      const access =
+        kind === 'query'
+          ? {
+              CIVIC_LEDGER_TOKEN_ISSUER_KEY: formatVerifierKey(issuer),
+              CIVIC_LEDGER_ACCESS_LOG_FILE: join(dir, `query-${port}-access-log.db`),
+            }
+          : {};
+      const p = spawnService(kind, { ...env, ...access, ...more }, port);
       started.push(p);
       return p;
+    },
+    async reader(org, scope = 'auditor') {
+      const file = await writeToken(
+        { issuerKey: issuer },
+        { origin, org, scope, file: join(dir, `${org}.${scope}.token`) },
+      );
+      return { file, headers: { authorization: `Bearer ${readFileSync(file, 'utf8').trim()}` } };
     },
     async cleanup() {
       await Promise.all(started.map((p) => p.kill()));
@@ -190,12 +216,17 @@ export function deployment(
   };
 }
 
-/** `civic-ledger verify` of the whole log (up to its head) through the query service, pinned to the log key. */
-export function verifyThroughQuery(d: Deployment, queryUrl: string): Promise<CliRun> {
+/**
+ * `civic-ledger verify` of the whole log (up to its head) through the query service, pinned to
+ * the log key, reading with the token in `tokenFile` (Deployment.reader).
+ */
+export function verifyThroughQuery(d: Deployment, queryUrl: string, tokenFile: string): Promise<CliRun> {
   return cli([
     'verify',
     '--url',
     queryUrl,
+    '--token',
+    tokenFile,
     '--log-key',
     d.logVerifierKey,
     '--until',

@@ -2,9 +2,9 @@
 // can be checked without one: it parses; every published port is on 127.0.0.1; every ledger
 // service it names exists and is given only variables that service reads, and with them
 // (and the operator key the file asks for) the service's own configuration loads.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadComplianceConfig, complianceEnvSchema } from '@civic-ledger/compliance-service';
 import { loadMonitorConfig, monitorEnvSchema } from '@civic-ledger/monitor-service';
@@ -39,14 +39,20 @@ const ledgerServices = {
 /** Resolves compose's `${VAR:?message}` the way a user's .env would. */
 const operatorKey = formatVerifierKey(generateSigningKey('ledger/k1'));
 const logVerifierKey = formatVerifierKey(generateSigningKey('civic-ledger.localhost/log'));
+const tokenIssuerKey = formatVerifierKey(generateSigningKey('ledger/token-issuer'));
 // The compliance key secret, as the operator would provide it (the service reads it at start).
 const complianceKeyFile = join(mkdtempSync(join(tmpdir(), 'cl-compose-')), 'compliance.key');
 writeSigningKeyFile(complianceKeyFile, generateSigningKey('compliance/k1'));
+// The monitor's read token secret (its shape is all the service checks at start).
+const monitorTokenFile = join(dirname(complianceKeyFile), 'monitor.token');
+writeFileSync(monitorTokenFile, 'eyJhbGciOiJFZERTQSJ9.eyJvcmciOiJib2FyZCJ9.c2ln\n', { mode: 0o600 });
 const substitute = (v: string) =>
   v
     .replace(/\$\{CIVIC_LEDGER_OPERATOR_KEY:\?[^}]*\}/, operatorKey)
     .replace(/\$\{CIVIC_LEDGER_LOG_VERIFIER_KEY:\?[^}]*\}/, logVerifierKey)
-    .replace('/run/secrets/compliance_key', complianceKeyFile);
+    .replace(/\$\{CIVIC_LEDGER_TOKEN_ISSUER_KEY:\?[^}]*\}/, tokenIssuerKey)
+    .replace('/run/secrets/compliance_key', complianceKeyFile)
+    .replace('/run/secrets/monitor_token', monitorTokenFile);
 
 describe('infra/compose.yaml', () => {
   it('publishes every port on 127.0.0.1 only', () => {
@@ -79,6 +85,16 @@ describe('infra/compose.yaml', () => {
       expect(() => load(env), name).not.toThrow();
       expect(existsSync(root(s.build!.dockerfile)), s.build!.dockerfile).toBe(true);
     }
+  });
+
+  it('runs the query service with read access control on, its issuer key from the environment', () => {
+    const env = compose.services['query']!.environment!;
+    expect(env['CIVIC_LEDGER_ACCESS_CONTROL']).toBe('tokens');
+    expect(env['CIVIC_LEDGER_TOKEN_ISSUER_KEY']).toMatch(/^\$\{CIVIC_LEDGER_TOKEN_ISSUER_KEY:\?/);
+    const config = loadQueryConfig(
+      Object.fromEntries(Object.entries(env).map(([k, v]) => [k, substitute(String(v))])),
+    );
+    expect(config.access && formatVerifierKey(config.access.issuerKey)).toBe(tokenIssuerKey);
   });
 
   it('builds with the pnpm the project pins (packageManager, which the bootstrap installs)', () => {

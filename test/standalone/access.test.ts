@@ -1,8 +1,8 @@
-// Read access as an operator runs it: the standalone service as its own process with
-// CIVIC_LEDGER_ACCESS_CONTROL=tokens. The public scope (checkpoints, proofs, chain heads)
-// needs no token; events and entries need an auditor token issued with the civic-ledger
-// executable; every such read lands in the hash-chained access log, which the oversight
-// body reads and an auditor may not; `civic-ledger verify` reads the log with --token.
+// Read access as an operator runs it: the standalone service as its own process, with access
+// control on by default (CIVIC_LEDGER_ACCESS_CONTROL not set). The public scope (checkpoints,
+// proofs, chain heads) needs no token; events and entries need an auditor token issued with
+// the civic-ledger executable; every such read lands in the hash-chained access log, which the
+// oversight body reads and an auditor may not; `civic-ledger verify` reads the log with --token.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,6 @@ beforeAll(async () => {
     CIVIC_LEDGER_PORT: String(port),
     CIVIC_LEDGER_ORIGIN: ORIGIN,
     CIVIC_LEDGER_OPERATOR_KEY: operator.verifierKey,
-    CIVIC_LEDGER_ACCESS_CONTROL: 'tokens',
     CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: '100',
   });
   await waitReady(svc, base, 15_000);
@@ -96,7 +95,8 @@ async function token(org: string, scope: string): Promise<string> {
   return r.stdout.trim();
 }
 
-describe('read access with tokens (real process)', () => {
+// Each case runs the civic-ledger executable once or more (a process start each).
+describe('read access with tokens (real process)', { timeout: 30_000 }, () => {
   it('serves the public scope without a token and refuses events and entries without one', async () => {
     expect((await http(base, 'GET', '/v1/checkpoint')).status).toBe(200);
     const entries = await http(base, 'GET', '/v1/entries?from=0&limit=5');

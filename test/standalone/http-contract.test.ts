@@ -3,7 +3,9 @@
 // error body, who may write what, key rotation by ledger position, and every read route,
 // verified as an outside party would (receipts, checkpoints and proofs against the pinned
 // log key). Where the service does not do what the contract says, the test says the contract.
+// Read access control is on (the default): reads carry the oversight body's bearer token.
 import { request as httpRequest } from 'node:http';
+import { issueToken } from '@civic-ledger/access';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +97,8 @@ const ROLES = { 'privacy-board': 'oversight', 'compliance-office': 'compliance' 
 
 let service: RunningService;
 let base: string;
+/** The oversight body's read token (events and entries need one; the public routes do not). */
+let authorization: Record<string, string> = {};
 /** The log's public key, as published at start: everything read is checked against it. */
 let pinned: string;
 
@@ -113,7 +117,12 @@ function unadvanced<T>(chain: TestEmitter, build: () => T): T {
 }
 
 const post = (body: unknown, path = '/v1/events') => http(base, 'POST', path, body);
-const get = (path: string) => http(base, 'GET', path);
+const get = (path: string) => http(base, 'GET', path, undefined, authorization);
+/** A bearer token of `org` for `svc`, signed with the issuer key it created in its data dir. */
+async function tokenHeader(svc: RunningService, org: string, scope: 'auditor' | 'oversight') {
+  const token = await issueToken(svc.access!.issuerKey, { origin: ORIGIN, org, scope });
+  return { authorization: `Bearer ${token}` };
+}
 async function treeSize(): Promise<number> {
   return (await get('/readyz')).json.size as number;
 }
@@ -151,6 +160,7 @@ beforeAll(async () => {
     (res.json.results as { ok: boolean }[]).every((r) => r.ok),
     res.text,
   ).toBe(true);
+  authorization = await tokenHeader(service, 'privacy-board', 'oversight');
 });
 
 describe('POST /v1/events: 201 and 200', () => {
@@ -535,6 +545,20 @@ describe('409, 413, 422', () => {
   });
 });
 
+describe('401 and 403: read access (on by default)', () => {
+  it('refuses events and entries without a token in the error shape; the public routes need none', async () => {
+    const bare = (path: string) => http(base, 'GET', path);
+    const body = expectError(await bare('/v1/entries?from=0&limit=1'), 401, 'TOKEN_REQUIRED');
+    expect(body.details).toEqual({ scope: 'auditor' });
+    expectError(await bare(`/v1/events/${'0'.repeat(64)}`), 401, 'TOKEN_REQUIRED');
+    const asPolice = await tokenHeader(service, 'police', 'auditor');
+    expect((await http(base, 'GET', '/v1/entries?from=0&limit=1', undefined, asPolice)).status).toBe(200);
+    expectError(await http(base, 'GET', '/v1/access-log', undefined, asPolice), 403, 'SCOPE_INSUFFICIENT');
+    for (const path of ['/v1/checkpoint', '/v1/checkpoints', '/v1/proofs/consistency?from=1'])
+      expect((await bare(path)).status, path).toBe(200);
+  });
+});
+
 describe('404', () => {
   it('answers what does not exist with 404 NOT_FOUND in the error shape', async () => {
     expectError(await get('/v1/nothing-here'), 404, 'NOT_FOUND');
@@ -733,8 +757,9 @@ describe('429: rate limits', () => {
   it('limits requests per client address on /v1 with Retry-After; operations and other addresses are not limited', async () => {
     const op = new TestEmitter('ledger');
     const limited = await start(op, { CIVIC_LEDGER_RATE_LIMIT_PER_MINUTE: '3' });
-    for (let i = 0; i < 3; i++) expect((await http(limited.url, 'GET', '/v1/entries')).status).toBe(200);
-    const res = await http(limited.url, 'GET', '/v1/entries');
+    // A public read: the log is empty, no organization a token could name is registered yet.
+    for (let i = 0; i < 3; i++) expect((await http(limited.url, 'GET', '/v1/checkpoints')).status).toBe(200);
+    const res = await http(limited.url, 'GET', '/v1/checkpoints');
     const body = expectError(res, 429, 'RATE_LIMITED');
     const retryAfter = Number(res.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
@@ -745,7 +770,7 @@ describe('429: rate limits', () => {
     for (const path of ['/healthz', '/readyz', '/metrics'])
       expect((await http(limited.url, 'GET', path)).status).toBe(200);
     // Another client address (127.0.0.2 is this machine too) has its own budget.
-    expect(await getFrom(limited.url, '/v1/entries', '127.0.0.2')).toBe(200);
+    expect(await getFrom(limited.url, '/v1/checkpoints', '127.0.0.2')).toBe(200);
   });
 
   it('limits events per emitter key, counting each event of a batch, with Retry-After', async () => {
@@ -772,7 +797,10 @@ describe('429: rate limits', () => {
     expect(body.details).toMatchObject({ key: a.key.name, limit: 6 });
     expect(Number(res.headers.get('retry-after'))).toBe(body.details.retryAfterSeconds);
     // Nothing of the refused batch was appended; other keys are not limited.
-    expect((await http(limited.url, 'GET', `/v1/events/${two[0]!.hash}`)).status).toBe(404);
+    const asAgency = await tokenHeader(limited, a.org, 'auditor');
+    expect((await http(limited.url, 'GET', `/v1/events/${two[0]!.hash}`, undefined, asAgency)).status).toBe(
+      404,
+    );
     expect((await http(limited.url, 'POST', '/v1/events', p.next(collect(p.org, 1)))).status).toBe(201);
     // The operator used 5 of its 6: one more event passes, the next does not.
     expect((await http(limited.url, 'POST', '/v1/events', registerOrg(op, 'library', 'agency'))).status).toBe(

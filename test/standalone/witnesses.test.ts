@@ -3,11 +3,10 @@
 // events submitted over HTTP, and the civic-ledger executable verifying with a policy. With one
 // witness stopped, the ledger keeps publishing (2 of 3) and a verifier whose policy wants all
 // three refuses the checkpoint.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatVerifierKey, generateSigningKey, writeSigningKeyFile } from '@civic-ledger/crypto';
 import { cli } from '@civic-ledger/cli/harness';
 import { bootstrapEvents, TestEmitter } from '@civic-ledger/ledger-core/testing';
@@ -23,18 +22,19 @@ import {
   waitReady,
   type ChildService,
 } from './support.ts';
+import { startWitnessProcess, witnessPolicy, type WitnessProcess } from './witness-process.ts';
 
-const WITNESS_MAIN = fileURLToPath(new URL('../../services/witness/src/main.ts', import.meta.url));
 const ORIGIN = 'ledger.witnessed-e2e.example/log';
 
 const dir = mkdtempSync(join(tmpdir(), 'cl-e2e-witness-'));
+/** The agency's read token (access control is on by default), issued in the first test. */
+const TOKEN_FILE = join(dir, 'agency.token');
 const children: ChildProcess[] = [];
 let ledger: ChildService;
 let base: string;
 const logKey = generateSigningKey(ORIGIN);
 const LOG_KEY = formatVerifierKey(logKey);
-const witnesses: { name: string; url: string; vkey: string; child: ChildProcess; stderr: () => string }[] =
-  [];
+const witnesses: WitnessProcess[] = [];
 const operator = new TestEmitter('ledger');
 const agency = new TestEmitter('transport-agency');
 
@@ -44,49 +44,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** One witness process (its key created here, 0600), ready and answering /info. */
-async function startWitnessProcess(name: string): Promise<(typeof witnesses)[number]> {
-  const keyFile = join(dir, `${name}.key`);
-  writeSigningKeyFile(keyFile, generateSigningKey(`${name}.oversight.example`));
-  writeFileSync(join(dir, `${name}-logs.txt`), `log ${LOG_KEY}\n`);
-  const port = await freePort();
-  const child = spawn(process.execPath, [WITNESS_MAIN], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      CIVIC_LEDGER_WITNESS_KEY_FILE: keyFile,
-      CIVIC_LEDGER_WITNESS_LOGS_FILE: join(dir, `${name}-logs.txt`),
-      CIVIC_LEDGER_WITNESS_DB: join(dir, `${name}.db`),
-      CIVIC_LEDGER_PORT: String(port),
-      CIVIC_LEDGER_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`witness ${name} exited: ${stderr}`);
-    const info = await fetch(`${url}/info`).then(
-      (r) => (r.ok ? (r.json() as Promise<{ verifierKey: string }>) : undefined),
-      () => undefined,
-    );
-    if (info) return { name, url, vkey: info.verifierKey, child, stderr: () => stderr };
-    if (Date.now() > deadline) throw new Error(`witness ${name} not ready: ${stderr}`);
-    await sleep(50);
-  }
-}
-
-function policy(k: number | 'all'): string {
-  return [
-    `log ${LOG_KEY}`,
-    ...witnesses.map((w) => `witness ${w.name} ${w.vkey} ${w.url}`),
-    `group oversight ${k} ${witnesses.map((w) => w.name).join(' ')}`,
-    'quorum oversight',
-    '',
-  ].join('\n');
-}
+const policy = (k: number | 'all'): string => witnessPolicy(LOG_KEY, witnesses, k);
 
 interface Status {
   treeSize: number;
@@ -111,7 +69,9 @@ async function covered(ms = 10_000): Promise<Status> {
 }
 
 beforeAll(async () => {
-  witnesses.push(...(await Promise.all(['w1', 'w2', 'w3'].map(startWitnessProcess))));
+  witnesses.push(
+    ...(await Promise.all(['w1', 'w2', 'w3'].map((n) => startWitnessProcess(dir, n, [LOG_KEY], children)))),
+  );
   writeFileSync(join(dir, 'ledger-policy.txt'), policy(2));
   writeFileSync(join(dir, 'verify-2.txt'), policy(2));
   writeFileSync(join(dir, 'verify-all.txt'), policy('all'));
@@ -151,11 +111,29 @@ describe('the standalone service with three witness processes', { timeout: 60_00
     expect(s.published!.witnesses).toEqual(['w1', 'w2', 'w3']);
     const ready = await http(base, 'GET', '/readyz');
     expect(ready.json.dependencies.witnesses).toContain('quorum oversight held');
+    // verify reads entries: a token for the agency, issued with the key the service created.
+    const issued = await cli([
+      'token',
+      'issue',
+      '--key',
+      join(dir, 'ledger', 'token-issuer.key'),
+      '--origin',
+      ORIGIN,
+      '--org',
+      agency.org,
+      '--scope',
+      'auditor',
+      '--out',
+      TOKEN_FILE,
+    ]);
+    expect(issued.code, issued.stderr).toBe(0);
 
     const r = await cli([
       'verify',
       '--url',
       base,
+      '--token',
+      TOKEN_FILE,
       '--policy',
       join(dir, 'verify-2.txt'),
       '--state-dir',
@@ -195,6 +173,8 @@ describe('the standalone service with three witness processes', { timeout: 60_00
       'verify',
       '--url',
       base,
+      '--token',
+      TOKEN_FILE,
       '--log-key',
       LOG_KEY,
       '--policy',
@@ -209,6 +189,8 @@ describe('the standalone service with three witness processes', { timeout: 60_00
       'verify',
       '--url',
       base,
+      '--token',
+      TOKEN_FILE,
       '--policy',
       join(dir, 'verify-2.txt'),
       '--state-dir',

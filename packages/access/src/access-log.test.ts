@@ -100,6 +100,12 @@ describe('AccessLog', () => {
     expect(head).toEqual(p3.head);
   });
 
+  it('is readable by its owner only: the database and its WAL files are created 0600', () => {
+    const { log, path } = open();
+    log.append(entry(1));
+    for (const f of [path, `${path}-wal`]) expect(statSync(f).mode & 0o777, f).toBe(0o600);
+  });
+
   it('continues the chain after a reopen', () => {
     const { log, path } = open();
     log.append(entry(1));

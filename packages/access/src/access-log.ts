@@ -3,6 +3,7 @@
 // so an edit or a deletion anywhere breaks the chain, and a truncated tail is caught against
 // a head (size and hash) an oversight body saved earlier. Stored in node:sqlite; appends are
 // synchronous and durable (synchronous=FULL) before the read they record is answered.
+import { existsSync, writeFileSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { canonicalize } from '@civic-ledger/canonical-json';
 import { sha256HexOfUtf8 } from '@civic-ledger/crypto';
@@ -197,6 +198,9 @@ export class AccessLog implements AccessLogSink {
   static open(path: string, options: AccessLogOptions = {}): AccessLog {
     let db: DatabaseSync;
     try {
+      // Who read what is itself sensitive: a new log is readable by its owner only (SQLite
+      // gives its -wal and -shm files the database file's mode).
+      if (path !== ':memory:' && !existsSync(path)) writeFileSync(path, '', { mode: 0o600, flag: 'wx' });
       db = new DatabaseSync(path);
       db.exec(
         `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.synchronous ?? 'FULL'}; PRAGMA busy_timeout = 5000;`,

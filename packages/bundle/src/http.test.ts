@@ -34,6 +34,8 @@ beforeAll(async () => {
       CIVIC_LEDGER_ORIGIN: city.origin,
       CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES: '50',
       CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: '60000',
+      // Exports read entries without a token here (tokens: packages/access, the CLI's tests).
+      CIVIC_LEDGER_ACCESS_CONTROL: 'off',
     }),
     { logger: false },
   );

@@ -13,10 +13,11 @@ import { decodeLeaf, LeafError } from '@civic-ledger/leaf';
 import { WitnessingError, isGenesisKeyEvent, requireCheckpointQuorum } from '@civic-ledger/ledger-core';
 import { hashLeaf, isMerkleError, verifyInclusion } from '@civic-ledger/merkle';
 import { OPERATOR_ORG, SchemaError, validateEvent, type Event } from '@civic-ledger/schemas';
-import { openCheckpoint, verifierFromKeyText } from '@civic-ledger/signed-note';
+import { openCheckpoint, parseCheckpoint, parseNote, verifierFromKeyText } from '@civic-ledger/signed-note';
 import {
   checkpointError,
   verifyLog,
+  type LogKeyWindow,
   type VerifiedCheckpointSummary,
   type VerifierState,
   type VerifyCheck,
@@ -43,8 +44,17 @@ import { digestFile, parseLine, readLines } from './jsonl.ts';
 import { bundleSource } from './source.ts';
 
 export interface VerifyBundleOptions {
-  /** The log's verifier key text, pinned out of band (never taken from the bundle). */
-  logKey: string;
+  /**
+   * The log's verifier key text, pinned out of band (never taken from the bundle). Exactly one
+   * of logKey, logKeys.
+   */
+  logKey?: string;
+  /**
+   * A rotated log's keys with their windows over tree sizes (the verifier's LogKeyWindow): each
+   * checkpoint must be signed by a key whose window holds its size; the manifest must name one
+   * of them.
+   */
+  logKeys?: readonly LogKeyWindow[];
   /** The log's origin line. */
   origin: string;
   /**
@@ -225,22 +235,30 @@ async function checkFiles(dir: string, m: BundleManifest): Promise<void> {
  * for bad options (a pinned key that is not a verifier key) and I/O errors.
  */
 export async function verifyBundle(dir: string, options: VerifyBundleOptions): Promise<BundleResult> {
-  const logKey = options.logKey.trim();
-  const pinned = parseVerifierKey(logKey); // a bad pinned key is the caller's error: throws
+  if ((options.logKey === undefined) === (options.logKeys === undefined))
+    throw new TypeError('logKey, logKeys: give exactly one of the two');
+  const keys = (options.logKeys?.map((k) => k.key) ?? [options.logKey!]).map((k) => k.trim());
+  if (keys.length === 0) throw new TypeError('logKeys: at least one key');
+  const pinned = keys.map((k) => parseVerifierKey(k)); // a bad pinned key is the caller's error: throws
   if (options.policy !== undefined) {
-    // So is a policy that does not list the pinned key: it could never accept this log.
+    // So is a policy that does not list a pinned key: it could never accept this log.
     const listed = options.policy.logs.some((l) => {
       const k = parseVerifierKey(l.verifierKey);
-      return k.name === pinned.name && Buffer.from(k.publicKey).equals(pinned.publicKey);
+      return pinned.some((p) => k.name === p.name && Buffer.from(k.publicKey).equals(p.publicKey));
     });
-    if (!listed) throw new Error(`the witness policy has no log line with the pinned log key ${logKey}`);
+    if (!listed)
+      throw new Error(
+        keys.length === 1
+          ? `the witness policy has no log line with the pinned log key ${keys[0]}`
+          : 'the witness policy has no log line with any of the pinned log keys',
+      );
   }
   try {
     const m = await readManifest(dir);
-    if (m.logKey.trim() !== logKey) {
+    if (!keys.includes(m.logKey.trim())) {
       fail(
         'BUNDLE_LOG_KEY',
-        `the bundle names log key ${JSON.stringify(m.logKey)}, not the pinned one: refused`,
+        `the bundle names log key ${JSON.stringify(m.logKey)}, not ${keys.length === 1 ? 'the pinned one' : 'one of the pinned ones'}: refused`,
         {
           file: MANIFEST_FILE,
         },
@@ -284,7 +302,7 @@ const LEAF_CHECKS = new Set<VerifyCheck>([
 async function verifyFull(dir: string, m: FullManifest, options: VerifyBundleOptions): Promise<BundleResult> {
   const source = bundleSource(dir, { size: m.counts.entries });
   const r = await verifyLog(source, {
-    logKey: options.logKey,
+    ...(options.logKeys === undefined ? { logKey: options.logKey! } : { logKeys: options.logKeys }),
     origin: options.origin,
     ...(options.state === undefined ? {} : { state: options.state }),
     ...(options.operatorKey === undefined ? {} : { operatorKey: options.operatorKey }),
@@ -337,6 +355,32 @@ function quorumOf(note: string, policy: Policy, size: number, at: { file: string
   }
 }
 
+/**
+ * The pinned keys a checkpoint note is opened with: the one key, or of a rotated log's keys
+ * those whose window holds the note's size (read unverified only to pick them; every key when
+ * it does not parse, so that openCheckpoint names the error). No key valid at that size is
+ * CHECKPOINT_SIGNATURE.
+ */
+function verifiersFor(note: string, options: VerifyBundleOptions): ReturnType<typeof verifierFromKeyText>[] {
+  if (options.logKeys === undefined) return [verifierFromKeyText(options.logKey!.trim())];
+  let size: number | undefined;
+  try {
+    size = parseCheckpoint(parseNote(note).text).size;
+  } catch {
+    size = undefined;
+  }
+  const keys = options.logKeys.filter(
+    (k) => size === undefined || ((k.fromSize ?? 0) <= size && size <= (k.untilSize ?? Infinity)),
+  );
+  if (keys.length === 0)
+    fail('CHECKPOINT_SIGNATURE', `checkpoint: no pinned log key is valid at tree size ${size}`, {
+      file: CHECKPOINTS_FILE,
+      line: 1,
+      index: size!,
+    });
+  return keys.map((k) => verifierFromKeyText(k.key.trim()));
+}
+
 function checkpointFailure(e: unknown): never {
   const { check, message } = checkpointError(e);
   fail(check, message, { file: CHECKPOINTS_FILE, line: 1 });
@@ -361,7 +405,7 @@ async function verifyPartial(
   let cp;
   try {
     cp = openCheckpoint(cpLine.value.note, {
-      verifiers: [verifierFromKeyText(options.logKey.trim())],
+      verifiers: verifiersFor(cpLine.value.note, options),
       origin: options.origin,
     });
   } catch (e) {

@@ -8,7 +8,7 @@ import { parseVerifierKey, toBase64 } from '@civic-ledger/crypto';
 import { decodeLeaf } from '@civic-ledger/leaf';
 import { OPERATOR_ORG, validateEvent, type Event } from '@civic-ledger/schemas';
 import { parseCheckpoint, parseNote } from '@civic-ledger/signed-note';
-import type { LogSource, SourceLeaf } from '@civic-ledger/verifier';
+import type { LogKeyWindow, LogSource, SourceLeaf } from '@civic-ledger/verifier';
 import { BundleError } from './errors.ts';
 import {
   BUNDLE_FORMAT,
@@ -25,8 +25,16 @@ import { JsonlWriter } from './jsonl.ts';
 import type { ProofProvider, RegistryHit } from './providers.ts';
 
 export interface BundleWriteOptions {
-  /** The log's verifier key text, recorded in the manifest (informational for readers). */
-  logKey: string;
+  /**
+   * The log's verifier key text, recorded in the manifest (informational for readers).
+   * Exactly one of logKey, logKeys.
+   */
+  logKey?: string;
+  /**
+   * A rotated log's keys with their windows over tree sizes (the verifier's LogKeyWindow):
+   * the manifest records the last key whose window holds the tree size the bundle ends on.
+   */
+  logKeys?: readonly LogKeyWindow[];
   /** The log's origin line. */
   origin: string;
   /** The manifest's `created` time (default now). */
@@ -55,15 +63,39 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 const HEX64 = /^[0-9a-f]{64}$/;
 
 function checkCommon(options: BundleWriteOptions): void {
-  try {
-    parseVerifierKey(options.logKey.trim());
-  } catch (cause) {
-    throw new BundleError('INVALID_OPTIONS', `logKey: not a verifier key text: ${(cause as Error).message}`, {
+  if ((options.logKey === undefined) === (options.logKeys === undefined))
+    throw new BundleError('INVALID_OPTIONS', 'logKey, logKeys: give exactly one of the two', {
       field: 'logKey',
     });
-  }
+  if (options.logKeys?.length === 0)
+    throw new BundleError('INVALID_OPTIONS', 'logKeys: at least one key', { field: 'logKeys' });
+  const keys = options.logKeys?.map((k) => k.key) ?? [options.logKey!];
+  keys.forEach((key, i) => {
+    const field = options.logKeys === undefined ? 'logKey' : `logKeys[${i}].key`;
+    try {
+      parseVerifierKey(key.trim());
+    } catch (cause) {
+      throw new BundleError(
+        'INVALID_OPTIONS',
+        `${field}: not a verifier key text: ${(cause as Error).message}`,
+        {
+          field,
+        },
+      );
+    }
+  });
   if (typeof options.origin !== 'string' || options.origin === '' || /[\n\r]/.test(options.origin))
     throw new BundleError('INVALID_OPTIONS', 'origin: a non-empty line', { field: 'origin' });
+}
+
+/**
+ * The key the manifest names: the pinned one, or of a rotated log's keys the last whose window
+ * holds `size` (the tree size the bundle ends on), else the last.
+ */
+function manifestKey(options: BundleWriteOptions, size: number): string {
+  if (options.logKeys === undefined) return options.logKey!.trim();
+  const valid = options.logKeys.filter((k) => (k.fromSize ?? 0) <= size && size <= (k.untilSize ?? Infinity));
+  return (valid.at(-1) ?? options.logKeys.at(-1)!).key.trim();
 }
 
 /** Creates `dir` (and parents), or accepts it when empty. */
@@ -189,7 +221,7 @@ export async function writeFullBundle(
     kind: 'full',
     created: isoNow(options.created),
     origin: options.origin,
-    logKey: options.logKey.trim(),
+    logKey: manifestKey(options, checkpoints.at(-1)?.size ?? n),
     operatorKey,
     treeSize: n,
     counts: { entries: entriesDigest.lines, checkpoints: cpDigest.lines },
@@ -385,7 +417,7 @@ export async function writePartialBundle(
     kind: 'partial',
     created: isoNow(options.created),
     origin: options.origin,
-    logKey: options.logKey.trim(),
+    logKey: manifestKey(options, size),
     operatorKey: operatorKeyOf(leaves.get(0)),
     treeSize: size,
     counts: {

@@ -61,13 +61,16 @@ describe('usage errors exit 2 and name the flag and rule', { timeout: 30_000 }, 
   });
 
   it('a value breaking its rule', async () => {
-    const [port, threads, url] = await Promise.all([
+    const [port, threads, url, access] = await Promise.all([
       cli(['start', '--port', '70000']),
       cli(['verify', '--data-dir', dir, '--threads', 'many']),
       cli(['verify', '--url', 'ftp://example.org']),
+      cli(['start', '--demo', '--data-dir', join(dir, 'never'), '--access-control', 'open']),
     ]);
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('--port: at most 65535');
+    expect(access.code).toBe(2);
+    expect(access.stderr).toContain('--access-control: tokens or off');
     expect(threads.code).toBe(2);
     expect(threads.stderr).toContain('--threads: a decimal integer');
     expect(url.code).toBe(2);

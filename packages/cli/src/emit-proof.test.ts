@@ -22,6 +22,8 @@ afterAll(async () => {
 
 const demoKey = (org: string) => join(server.info.dataDir, 'demo-keys', `${org}.key`);
 const pin = () => ['--url', server.info.url, '--log-key', server.info.logKey];
+// The demo's auditor token, as start printed it: proofs by hash and --inclusion read the entry.
+const token = () => ['--token', server.info.tokens!.auditor];
 const logArgs = () => [...pin(), '--state-dir', stateDir];
 const D = 'd'.repeat(64);
 const CAMERA = 'transport-agency/cameras/north-07';
@@ -185,7 +187,7 @@ describe('register, emit, proof', { timeout: 30_000 }, () => {
     expect(unknown.stderr).toContain('UNKNOWN_SUBJECT');
     expect(unknown.stderr).toContain('transport-agency/traffic-unregistered');
 
-    const ok = await cli([...args, '--inclusion'], { input: body(collectHash) });
+    const ok = await cli([...args, '--inclusion', ...token()], { input: body(collectHash) });
     expect(ok.code, ok.stderr).toBe(0);
     const out = JSON.parse(ok.stdout);
     expect(out.event).toMatchObject({ emitter: 'police', stream: 'cli', seq: 1, inputs: [collectHash] });
@@ -193,7 +195,7 @@ describe('register, emit, proof', { timeout: 30_000 }, () => {
   });
 
   it('proof verifies an inclusion proof with the pinned key, and fails (exit 1) with another', async () => {
-    const r = await cli(['proof', ...pin(), '--hash', collectHash, '--json']);
+    const r = await cli(['proof', ...pin(), ...token(), '--hash', collectHash, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const p = JSON.parse(r.stdout);
     expect(p).toMatchObject({ ok: true, eventHash: collectHash, index: 102 });
@@ -212,8 +214,9 @@ describe('register, emit, proof', { timeout: 30_000 }, () => {
         server.info.origin,
         '--index',
         '5',
+        ...token(),
       ]),
-      cli(['proof', ...pin(), '--hash', 'e'.repeat(64)]),
+      cli(['proof', ...pin(), ...token(), '--hash', 'e'.repeat(64)]),
     ]);
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stdout).toContain('FAILED: CHECKPOINT_UNVERIFIED');

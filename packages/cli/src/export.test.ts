@@ -19,11 +19,13 @@ afterAll(async () => {
 });
 
 const pin = () => ['--log-key', server.info.logKey, '--origin', server.info.origin];
+// The demo's auditor token, as start printed it: export reads entries (auditor scope).
+const token = () => ['--token', server.info.tokens!.auditor];
 
 describe('export and verify --bundle', { timeout: 30_000 }, () => {
   it('a full bundle verifies offline; a changed byte in it fails with the check named (exit 1)', async () => {
     const dir = join(root, 'full');
-    const r = await cli(['export', '--url', server.info.url, ...pin(), '--out', dir, '--json']);
+    const r = await cli(['export', '--url', server.info.url, ...pin(), ...token(), '--out', dir, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
       ok: true,
@@ -61,6 +63,7 @@ describe('export and verify --bundle', { timeout: 30_000 }, () => {
       '--url',
       server.info.url,
       ...pin(),
+      ...token(),
       '--out',
       dir,
       '--indexes',
@@ -76,7 +79,17 @@ describe('export and verify --bundle', { timeout: 30_000 }, () => {
     expect(report).toMatchObject({ ok: true, bundle: 'partial', treeSize: 150 });
     expect(report.chosen.map((c: { index: number }) => c.index)).toEqual([120, 140]);
 
-    const again = await cli(['export', '--url', server.info.url, ...pin(), '--out', dir, '--indexes', '3']);
+    const again = await cli([
+      'export',
+      '--url',
+      server.info.url,
+      ...pin(),
+      ...token(),
+      '--out',
+      dir,
+      '--indexes',
+      '3',
+    ]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('--out: ');
   });

@@ -1,7 +1,10 @@
 // Test harness: runs the real executable (bin/civic-ledger.mjs) as a child process under
 // the running Node (>= 24, so the launcher imports the sources directly).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { issueToken, type TokenScope } from '@civic-ledger/access';
+import type { SigningKey } from '@civic-ledger/crypto';
 
 export const BIN = fileURLToPath(new URL('../bin/civic-ledger.mjs', import.meta.url));
 
@@ -42,6 +45,11 @@ export interface Started {
     dataDir: string;
     demoKeys: string | null;
     seeded: number;
+    accessControl: 'tokens' | 'off';
+    /** The token-issuer private key file (null when access control is off). */
+    tokenIssuerKey: string | null;
+    /** With a demo and tokens: the files holding its read tokens. */
+    tokens: { oversight: string; auditor: string } | null;
   };
   /** Output so far. */
   stderr(): string;
@@ -86,4 +94,22 @@ export function startCli(args: readonly string[], timeoutMs = 30_000): Promise<S
       reject(new Error(`start exited with ${code}:\n${stderr}`));
     });
   });
+}
+
+/**
+ * A read token for `org` signed with a running service's issuer key, written (mode 0600) to
+ * `file` for `--token`, as `civic-ledger token issue --out` would. Returns the file.
+ */
+export async function writeToken(
+  access: { issuerKey: SigningKey } | undefined,
+  options: { origin: string; org: string; scope: TokenScope; file: string },
+): Promise<string> {
+  if (access === undefined) throw new Error('the service runs without access control: no token to issue');
+  const token = await issueToken(access.issuerKey, {
+    origin: options.origin,
+    org: options.org,
+    scope: options.scope,
+  });
+  writeFileSync(options.file, `${token}\n`, { mode: 0o600 });
+  return options.file;
 }

@@ -22,11 +22,17 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const url = () => ['--url', server.info.url];
+// Traces are auditor scope: the demo's auditor token, as start printed it. Footprints and
+// flows are public: asked without it (`publicUrl`).
+const url = () => ['--url', server.info.url, '--token', server.info.tokens!.auditor];
+const publicUrl = () => ['--url', server.info.url];
 const pin = () => ['--log-key', server.info.logKey, '--origin', server.info.origin];
 
 async function api(route: string, query: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${server.info.url}/v1/lineage/${route}?${query}`);
+  const token = readFileSync(server.info.tokens!.auditor, 'utf8').trim();
+  const res = await fetch(`${server.info.url}/v1/lineage/${route}?${query}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -170,11 +176,11 @@ describe('civic-ledger lineage', { timeout: 30_000 }, () => {
 
   it('footprint and flows print their tables with completeness', async () => {
     const [fp, fl] = await Promise.all([
-      cli(['lineage', 'footprint', ...url(), '--source', 'transport-agency/cameras/centre-01']),
+      cli(['lineage', 'footprint', ...publicUrl(), '--source', 'transport-agency/cameras/centre-01']),
       cli([
         'lineage',
         'flows',
-        ...url(),
+        ...publicUrl(),
         '--from',
         '2026-10-01T00:00:00Z',
         '--until',

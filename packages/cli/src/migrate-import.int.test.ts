@@ -43,7 +43,18 @@ describe.skipIf(url === undefined)(
       ]);
       server = s;
       await o.stop();
-      const r = await cli(['export', '--url', server.info.url, ...pin(), '--out', bundle, '--no-verify']);
+      // Reading entries needs a token: the demo's auditor token, as start printed it.
+      const token = ['--token', server.info.tokens!.auditor];
+      const r = await cli([
+        'export',
+        '--url',
+        server.info.url,
+        ...pin(),
+        ...token,
+        '--out',
+        bundle,
+        '--no-verify',
+      ]);
       expect(r.code, r.stderr).toBe(0);
     }, 60_000);
 

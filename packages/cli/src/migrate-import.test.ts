@@ -168,6 +168,8 @@ describe('migrate and import: usage errors exit 2', { timeout: 30_000 }, () => {
       '--url',
       server.info.url,
       ...pin(),
+      '--token',
+      server.info.tokens!.auditor,
       '--out',
       dir,
       '--indexes',

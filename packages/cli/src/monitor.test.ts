@@ -29,7 +29,15 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const pin = () => ['--ledger', server.info.url, '--log-key', server.info.logKey];
+// The monitor reads entries (auditor scope): the demo's oversight token, as start printed it.
+const pin = () => [
+  '--ledger',
+  server.info.url,
+  '--log-key',
+  server.info.logKey,
+  '--token',
+  server.info.tokens!.oversight,
+];
 const state = (name: string) => ['--state', join(root, `${name}.json`)];
 const alertsOf = (stdout: string) =>
   stdout
@@ -38,7 +46,11 @@ const alertsOf = (stdout: string) =>
     .map((l) => JSON.parse(l) as { code: string; severity: string; evidence: Record<string, unknown> });
 
 async function entries(): Promise<{ index: number; leaf: string }[]> {
-  const body = (await (await fetch(`${server.info.url}/v1/entries?from=0&limit=1000`)).json()) as {
+  const token = readFileSync(server.info.tokens!.auditor, 'utf8').trim();
+  const res = await fetch(`${server.info.url}/v1/entries?from=0&limit=1000`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const body = (await res.json()) as {
     entries: { index: number; leaf: string }[];
   };
   return body.entries.filter((e) => e.index < size);
@@ -48,7 +60,9 @@ describe('civic-ledger monitor', { timeout: 30_000 }, () => {
   it('--help, and usage errors exit 2 naming the flag', async () => {
     const help = await cli(['monitor', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('Usage: civic-ledger monitor --ledger <url> --log-key <key>');
+    expect(help.stdout).toContain(
+      'Usage: civic-ledger monitor --ledger <url> (--log-key <key> | --log-keys <file>)',
+    );
     const none = await cli(['monitor', '--once', '--log-key', server.info.logKey], { cwd: root });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('--ledger: required');

@@ -1,85 +1,58 @@
 // `verify --log-keys` against a real standalone service whose log key was rotated
 // (key A, then the overlap A+B with CIVIC_LEDGER_NEXT_LOG_KEY_FILE, then B alone).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatVerifierKey, generateSigningKey, writeSigningKeyFile } from '@civic-ledger/crypto';
-import {
-  genesisEvent,
-  registerOrg,
-  TestEmitter,
-  type TestSubmission,
-} from '@civic-ledger/ledger-core/testing';
-import { loadConfig, startService, type RunningService } from '@civic-ledger/standalone-service';
+import { genesisEvent, registerOrg } from '@civic-ledger/ledger-core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './harness.ts';
+import { cli, writeToken } from './harness.ts';
+import { RotatingLedger } from './rotated-ledger.ts';
 
 const ORIGIN = 'ledger.test.example/log';
-const root = mkdtempSync(join(tmpdir(), 'cli-log-keys-'));
-const dataDir = join(root, 'data');
+const ledger = new RotatingLedger(ORIGIN);
+const { operator, root } = ledger;
 const stateDir = join(root, 'state');
-const operator = new TestEmitter('ledger');
-let service: RunningService;
 let keyA: string;
 let keyB: string;
 /** The last size the old key signed alone, and the size of the overlap's checkpoint. */
 let aloneSize: number;
 let overlapSize: number;
-
-async function run(extra: Record<string, string>, events: TestSubmission[]): Promise<RunningService> {
-  const s = await startService(
-    loadConfig({
-      CIVIC_LEDGER_DATA_DIR: dataDir,
-      CIVIC_LEDGER_PORT: '0',
-      CIVIC_LEDGER_OPERATOR_KEY: operator.verifierKey,
-      CIVIC_LEDGER_ORIGIN: ORIGIN,
-      ...extra,
-    }),
-    { logger: false },
-  );
-  for (const e of events) {
-    const res = await fetch(`${s.url}/v1/events`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(e),
-    });
-    if (res.status !== 201) throw new Error(await res.text());
-  }
-  await s.ledger.checkpointNow();
-  return s;
-}
+/** The registered oversight body's read token (the service requires tokens by default). */
+let tokenFile: string;
 
 beforeAll(async () => {
-  const first = await run({}, [genesisEvent(operator), registerOrg(operator, 'police', 'agency')]);
-  keyA = formatVerifierKey(first.logKey);
-  aloneSize = first.ledger.size;
-  await first.close();
-  const nextFile = join(root, 'next-log.key');
-  const next = generateSigningKey(ORIGIN);
-  writeSigningKeyFile(nextFile, next);
-  keyB = formatVerifierKey(next);
-  const overlap = await run({ CIVIC_LEDGER_NEXT_LOG_KEY_FILE: nextFile }, [
-    registerOrg(operator, 'board', 'oversight'),
-  ]);
-  overlapSize = overlap.ledger.size;
-  await overlap.close();
-  service = await run({ CIVIC_LEDGER_LOG_KEY_FILE: nextFile }, [registerOrg(operator, 'health', 'agency')]);
+  await ledger.keyA([genesisEvent(operator), registerOrg(operator, 'police', 'agency')]);
+  aloneSize = ledger.size;
+  await ledger.overlap([registerOrg(operator, 'board', 'oversight')]);
+  overlapSize = ledger.size;
+  const service = await ledger.keyB([registerOrg(operator, 'health', 'agency')]);
+  keyA = ledger.A;
+  keyB = ledger.B;
+  tokenFile = await writeToken(service.access, {
+    origin: ORIGIN,
+    org: 'board',
+    scope: 'oversight',
+    file: join(root, 'board.token'),
+  });
 }, 30_000);
 
-afterAll(async () => {
-  await service?.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => ledger.close());
 
 let files = 0;
-function keysFile(content: unknown): string {
-  const path = join(root, `keys-${files++}.json`);
-  writeFileSync(path, JSON.stringify(content));
-  return path;
-}
+const keysFile = (content: unknown): string => ledger.file(`keys-${files++}.json`, content);
 
 const verify = (...args: string[]) =>
-  cli(['verify', '--url', service.url, '--origin', ORIGIN, '--state-dir', stateDir, '--no-save', ...args]);
+  cli([
+    'verify',
+    '--url',
+    ledger.url,
+    '--origin',
+    ORIGIN,
+    '--token',
+    tokenFile,
+    '--state-dir',
+    stateDir,
+    '--no-save',
+    ...args,
+  ]);
 
 describe('verify --log-keys', { timeout: 30_000 }, () => {
   it('verifies a rotated log with windows [A ..overlap] and [B overlap..]; A alone fails', async () => {

@@ -3,7 +3,7 @@
 // the ledger's own policy, refused (QUORUM_NOT_MET, exit 1, the group named, no state saved)
 // under a policy the checkpoint does not satisfy, the same for a bundle; usage errors for a
 // policy that does not parse or names another log key.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatVerifierKey, generateSigningKey, writeSigningKeyFile } from '@civic-ledger/crypto';
@@ -13,7 +13,7 @@ import { httpSource } from '@civic-ledger/verifier';
 import { startWitness, type RunningWitness } from '@civic-ledger/witness-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.ts';
-import { cli } from './harness.ts';
+import { cli, writeToken } from './harness.ts';
 
 /** runCli in this process (as the executable runs it), output captured. */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -38,6 +38,8 @@ let witnesses: RunningWitness[];
 let service: RunningService;
 const operator = new TestEmitter('ledger');
 const files = { two: '', all: '', broken: '', other: '' };
+/** A registered agency's read token (the service requires tokens by default). */
+let tokenFile: string;
 
 const policyText = (k: number | 'all', log = LOG_KEY) =>
   [
@@ -114,6 +116,12 @@ beforeAll(async () => {
     { logger: false },
   );
   await submit(bootstrapEvents(operator, [new TestEmitter('transport-agency')]));
+  tokenFile = await writeToken(service.access, {
+    origin: ORIGIN,
+    org: 'transport-agency',
+    scope: 'auditor',
+    file: join(root, 'agency.token'),
+  });
   await cosigned(3);
 }, 30_000);
 
@@ -124,7 +132,7 @@ afterAll(async () => {
 });
 
 const verify = (args: string[]) =>
-  run(['verify', '--url', service.url, '--state-dir', join(root, 'state'), ...args]);
+  run(['verify', '--url', service.url, '--token', tokenFile, '--state-dir', join(root, 'state'), ...args]);
 
 describe('verify --policy', { timeout: 30_000 }, () => {
   it('accepts a checkpoint carrying the quorum and names the witnesses; the policy pins the key', async () => {
@@ -133,6 +141,8 @@ describe('verify --policy', { timeout: 30_000 }, () => {
       'verify',
       '--url',
       service.url,
+      '--token',
+      tokenFile,
       '--state-dir',
       join(root, 'state'),
       '--policy',
@@ -188,7 +198,11 @@ describe('verify --policy', { timeout: 30_000 }, () => {
     // A full bundle of the log: the same decision offline.
     const { writeFullBundle } = await import('@civic-ledger/bundle');
     const bundle = join(root, 'bundle');
-    await writeFullBundle(bundle, httpSource(service.url), { logKey: LOG_KEY, origin: ORIGIN });
+    const authorization = `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`;
+    await writeFullBundle(bundle, httpSource(service.url, { headers: { authorization } }), {
+      logKey: LOG_KEY,
+      origin: ORIGIN,
+    });
     const inBundle = ['verify', '--bundle', bundle, '--state-dir', join(root, 'state'), '--log-key', LOG_KEY];
     const b = await run([...inBundle, '--policy', files.all, '--json']);
     expect(b.code, b.stderr).toBe(1);

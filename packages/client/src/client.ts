@@ -1,17 +1,19 @@
 // The HTTP client of the ledger's API (/v1, see the standalone service's README). Every
 // answer is validated; receipts are checked against the pinned log key and the hash of
-// what was sent; checkpoints are opened with the pinned key only. Failed requests are
+// what was sent; checkpoints are opened with the pinned key only. A rotated log is pinned
+// with `logKeys`: each key trusted for a window of tree sizes (ledger indexes for receipts). Failed requests are
 // retried (network errors, 5xx, 429 with Retry-After) a bounded number of times, never on
 // another 4xx: every request is idempotent (a resent event gets its original receipt).
-import { parseVerifierKey, toHex, type VerifierKey } from '@civic-ledger/crypto';
+import { parseVerifierKey, toHex } from '@civic-ledger/crypto';
 import type { SignedEventWire } from '@civic-ledger/events';
 import { decodeLeaf } from '@civic-ledger/leaf';
 import { verifyReceipt, signedReceiptSchema, type SignedReceipt } from '@civic-ledger/receipts';
-import type { NoteVerifier, VerifiedCheckpoint } from '@civic-ledger/signed-note';
+import type { VerifiedCheckpoint } from '@civic-ledger/signed-note';
 import { hashLeaf } from '@civic-ledger/merkle';
 import { z } from 'zod';
 import { ClientError } from './errors.ts';
-import { openPinnedCheckpoint, pinnedVerifier, verifyEvidence } from './evidence.ts';
+import { openPinnedCheckpoint, verifyEvidence } from './evidence.ts';
+import { LogKeyRing, type LogKeyWindow } from './log-keys.ts';
 import { prepareSigned, type PreparedEvent } from './prepare.ts';
 import { backoffDelay, parseRetryAfter, retryOptionsSchema, sleep } from './retry.ts';
 import type { Policy } from '@civic-ledger/witness';
@@ -39,9 +41,20 @@ export const MAX_BATCH = 1000;
 export const clientOptionsSchema = z.strictObject({
   /** The ledger's address, e.g. http://127.0.0.1:8080 (the /v1 routes are below it). */
   baseUrl: z.url({ protocol: /^https?$/ }),
-  /** The log's verifier key, C2SP text `<name>+<key id>+<base64>`, pinned out of band. */
-  logKey: z.string().min(1),
-  /** The log's origin (checkpoint origin line); default: the log key's name. */
+  /**
+   * The log's verifier key, C2SP text `<name>+<key id>+<base64>`, pinned out of band.
+   * Exactly one of logKey, logKeys.
+   */
+  logKey: z.string().min(1).optional(),
+  /**
+   * A rotated log's keys, oldest first, each with its validity window over tree sizes
+   * (inclusive; @civic-ledger/verifier's LogKeyWindow): checkpoints of size n open with the
+   * keys whose window holds n, receipts for index i with the keys whose window holds i.
+   */
+  logKeys: z
+    .custom<readonly LogKeyWindow[]>((v) => Array.isArray(v), 'an array of { key, fromSize?, untilSize? }')
+    .optional(),
+  /** The log's origin (checkpoint origin line); default: the (last) log key's name. */
   origin: z.string().min(1).optional(),
   /** Per attempt: a request unanswered after this long is abandoned (and retried). */
   timeoutMs: z.number().int().positive().default(10_000),
@@ -96,12 +109,14 @@ type Parsed<S extends z.ZodType> = z.infer<S>;
 export class LedgerClient {
   readonly baseUrl: string;
   readonly origin: string;
+  /** The pinned log key; with `logKeys`, the last (current) one. */
   readonly logKey: string;
+  /** The pinned keys with their windows (one unbounded window for `logKey`). */
+  readonly logKeys: readonly LogKeyWindow[];
   readonly batchSize: number;
   /** The witness policy checkpoints must satisfy (undefined: the log key alone). */
   readonly policy: Policy | undefined;
-  readonly #receiptKey: VerifierKey;
-  readonly #verifier: NoteVerifier;
+  readonly #keys: LogKeyRing;
   readonly #timeoutMs: number;
   readonly #retry: z.infer<typeof retryOptionsSchema>;
   readonly #fetch: typeof fetch;
@@ -115,16 +130,16 @@ export class LedgerClient {
       });
     }
     const o = parsed.data;
-    this.#verifier = pinnedVerifier(o.logKey);
-    this.#receiptKey = parseVerifierKey(o.logKey.trim());
-    this.logKey = o.logKey.trim();
-    this.origin = o.origin ?? this.#receiptKey.name;
+    this.#keys = LogKeyRing.of(o, 'options.');
+    this.logKey = this.#keys.current;
+    this.logKeys = this.#keys.windows;
+    this.origin = o.origin ?? parseVerifierKey(this.logKey).name;
     this.baseUrl = o.baseUrl.replace(/\/+$/, '');
     this.#timeoutMs = o.timeoutMs;
     this.#retry = o.retry;
     this.batchSize = o.batchSize;
     this.#fetch = o.fetch ?? ((input, init) => fetch(input, init));
-    this.policy = loadClientPolicy(o, { logKey: this.logKey, origin: this.origin });
+    this.policy = loadClientPolicy(o, { logKeys: this.logKeys, origin: this.origin });
   }
 
   // ---- transport
@@ -179,14 +194,19 @@ export class LedgerClient {
     return parsed.data as Parsed<S>;
   }
 
-  /** Checks a receipt: signed by the pinned log key, for this log, for the event `hash`. */
+  /**
+   * Checks a receipt: signed by the pinned log key (with `logKeys`: by a key whose window holds
+   * the receipt's index), for this log, for the event `hash`.
+   */
   checkReceipt(receipt: SignedReceipt, hash: string): SignedReceipt {
     const parsed = signedReceiptSchema.safeParse(receipt);
     if (!parsed.success) throw new ClientError('BAD_RECEIPT', 'the receipt is malformed');
     const r = parsed.data;
-    if (!verifyReceipt(this.#receiptKey, r)) {
-      throw new ClientError('BAD_RECEIPT', 'the receipt is not signed by the pinned log key', {
-        details: { eventHash: r.eventHash },
+    if (!this.#keys.receiptKeysAt(r.index).some((k) => verifyReceipt(k, r))) {
+      const which =
+        this.#keys.windows.length === 1 ? 'the pinned log key' : `a pinned log key valid at index ${r.index}`;
+      throw new ClientError('BAD_RECEIPT', `the receipt is not signed by ${which}`, {
+        details: { eventHash: r.eventHash, index: r.index },
       });
     }
     if (r.eventHash !== hash) {
@@ -296,7 +316,7 @@ export class LedgerClient {
    */
   async verifiedCheckpoint(): Promise<VerifiedCheckpoint & { note: string; witnesses?: string[] }> {
     const note = await this.latestCheckpoint();
-    const cp = openPinnedCheckpoint(note, this.#verifier, this.origin);
+    const cp = openPinnedCheckpoint(note, this.#keys, this.origin);
     if (this.policy === undefined) return { ...cp, note };
     return { ...cp, note, witnesses: requirePolicyQuorum(note, this.policy).witnesses };
   }
@@ -378,7 +398,7 @@ export class LedgerClient {
     let size: number;
     for (;;) {
       note = await this.latestCheckpoint();
-      size = openPinnedCheckpoint(note, this.#verifier, this.origin).size;
+      size = openPinnedCheckpoint(note, this.#keys, this.origin).size;
       // A checkpoint the ledger serves without the policy's quorum is refused at once.
       if (this.policy !== undefined) requirePolicyQuorum(note, this.policy);
       if (size > index) break;
@@ -404,7 +424,7 @@ export class LedgerClient {
       checkpoint: note,
       proof: proof.hashes,
     };
-    const checkpoint = verifyEvidence(evidence, { verifier: this.#verifier, origin: this.origin });
+    const checkpoint = verifyEvidence(evidence, { verifier: this.#keys, origin: this.origin });
     if (this.policy === undefined) return { evidence, checkpoint };
     return { evidence, checkpoint, witnesses: requirePolicyQuorum(note, this.policy).witnesses };
   }

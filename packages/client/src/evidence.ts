@@ -1,5 +1,6 @@
-// Offline checks against the pinned log key: a checkpoint, and inclusion evidence (leaf,
-// checkpoint, proof). Nothing here trusts the ledger's answers; every value is recomputed.
+// Offline checks against the pinned log key (or the pinned keys of a rotated log, each valid
+// for a window of tree sizes): a checkpoint, and inclusion evidence (leaf, checkpoint, proof).
+// Nothing here trusts the ledger's answers; every value is recomputed.
 import { fromBase64, fromHex, toHex } from '@civic-ledger/crypto';
 import { decodeLeaf } from '@civic-ledger/leaf';
 import { hashLeaf, MerkleError, verifyInclusion } from '@civic-ledger/merkle';
@@ -11,14 +12,17 @@ import {
 } from '@civic-ledger/signed-note';
 import type { Policy } from '@civic-ledger/witness';
 import { ClientError } from './errors.ts';
+import { LogKeyRing, type LogKeyWindow } from './log-keys.ts';
 import { inclusionEvidenceSchema, type InclusionEvidence } from './schemas.ts';
 import { requirePolicyQuorum } from './witnesses.ts';
 
-/** The log a client trusts: its verifier key (C2SP text, pinned out of band) and origin. */
-export interface LogTrust {
-  logKey: string;
-  origin: string;
-}
+/**
+ * The log a client trusts: its verifier key (C2SP text, pinned out of band), or for a rotated
+ * log its keys with validity windows (exactly one of the two), and its origin.
+ */
+export type LogTrust = { origin: string } & (
+  { logKey: string; logKeys?: undefined } | { logKeys: readonly LogKeyWindow[]; logKey?: undefined }
+);
 
 /** A note verifier of the pinned key text; INVALID_ARGUMENT when the text is not a key. */
 export function pinnedVerifier(logKey: string): NoteVerifier {
@@ -31,12 +35,16 @@ export function pinnedVerifier(logKey: string): NoteVerifier {
   }
 }
 
-/** Opens a checkpoint note with the pinned key only; CHECKPOINT_UNVERIFIED otherwise. */
+/**
+ * Opens a checkpoint note with the pinned key only (or, given a LogKeyRing, with the pinned keys
+ * valid at its size); CHECKPOINT_UNVERIFIED otherwise.
+ */
 export function openPinnedCheckpoint(
   note: string,
-  verifier: NoteVerifier,
+  verifier: NoteVerifier | LogKeyRing,
   origin: string,
 ): VerifiedCheckpoint {
+  if (verifier instanceof LogKeyRing) return verifier.open(note, origin);
   try {
     return openCheckpoint(note, { verifiers: [verifier], origin });
   } catch (cause) {
@@ -53,20 +61,27 @@ const proofInvalid = (message: string, cause?: unknown) =>
   new ClientError('PROOF_INVALID', message, cause === undefined ? {} : { cause });
 
 /**
- * Checks inclusion evidence offline: the checkpoint is signed by the pinned key for the
- * origin (and, given a witness policy, carries its quorum of cosignatures), the leaf holds
+ * Checks inclusion evidence offline: the checkpoint is signed by the pinned key (with
+ * `logKeys`: a key valid at its size) for the origin (and, given a witness policy, carries its quorum of cosignatures), the leaf holds
  * the event (its hash recomputed), the leaf hash is recomputed, and the proof leads from it
  * to the checkpoint's root. Returns the verified checkpoint; throws CHECKPOINT_UNVERIFIED,
  * QUORUM_NOT_MET or PROOF_INVALID.
  */
 export function verifyEvidence(
   evidence: InclusionEvidence,
-  trust: (LogTrust | { verifier: NoteVerifier; origin: string }) & { policy?: Policy | undefined },
+  trust: (LogTrust | { verifier: NoteVerifier | LogKeyRing; origin: string }) & {
+    policy?: Policy | undefined;
+  },
 ): VerifiedCheckpoint {
   const parsed = inclusionEvidenceSchema.safeParse(evidence);
   if (!parsed.success) throw proofInvalid(`evidence is malformed: ${parsed.error.issues[0]?.message}`);
   const e = parsed.data;
-  const verifier = 'verifier' in trust ? trust.verifier : pinnedVerifier(trust.logKey);
+  const verifier =
+    'verifier' in trust
+      ? trust.verifier
+      : trust.logKeys !== undefined
+        ? LogKeyRing.of({ logKeys: trust.logKeys })
+        : pinnedVerifier(trust.logKey);
   const cp = openPinnedCheckpoint(e.checkpoint, verifier, trust.origin);
   if (trust.policy !== undefined) requirePolicyQuorum(e.checkpoint, trust.policy);
   let leaf;

@@ -13,6 +13,7 @@ export type { OutboxRow, OutboxState, OutboxError } from './outbox-store.ts';
 export { Emitter, type EmitterOptions, type EventBody, type Emitted } from './emitter.ts';
 export { prepareEvent, prepareSigned, type PreparedEvent } from './prepare.ts';
 export { verifyEvidence, openPinnedCheckpoint, type LogTrust } from './evidence.ts';
+export { LogKeyRing, logKeysSchema, type LogKeyWindow } from './log-keys.ts';
 export { backoffDelay, parseRetryAfter, retryOptionsSchema, type RetryOptions } from './retry.ts';
 export {
   ClientError,

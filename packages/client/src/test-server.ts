@@ -50,6 +50,8 @@ export async function startTestLedger(options: {
     CIVIC_LEDGER_KEY_RATE_LIMIT_PER_MINUTE: '0',
     CIVIC_LEDGER_LOG_LEVEL: 'silent',
     CIVIC_LEDGER_SHUTDOWN_TIMEOUT_MS: '1000',
+    // The SDK reads entries and proofs without a token (tokens are tested in packages/access).
+    CIVIC_LEDGER_ACCESS_CONTROL: 'off',
   });
   let service: RunningService | undefined = await startService(config, { logger: false });
   const url = service.url;

@@ -63,6 +63,8 @@ beforeAll(async () => {
       CIVIC_LEDGER_WITNESS_TIMEOUT_MS: '500',
       CIVIC_LEDGER_RATE_LIMIT_PER_MINUTE: '0',
       CIVIC_LEDGER_KEY_RATE_LIMIT_PER_MINUTE: '0',
+      // The SDK reads entries and proofs without a token (tokens are tested in packages/access).
+      CIVIC_LEDGER_ACCESS_CONTROL: 'off',
     }),
     { logger: false },
   );

@@ -35,12 +35,13 @@ export function isPolicy(v: unknown): v is Policy {
 
 /**
  * The policy of the client's options: `policy` (the file's text or bytes, or a parsed Policy)
- * or `policyFile` (a path, read once). It must have a quorum and list the pinned log key.
+ * or `policyFile` (a path, read once). It must have a quorum and list the pinned log key (with
+ * `logKeys`: one of the pinned keys).
  * INVALID_ARGUMENT naming the option (and the policy line) otherwise.
  */
 export function loadClientPolicy(
   options: { policy?: string | Uint8Array | Policy | undefined; policyFile?: string | undefined },
-  log: { logKey: string; origin: string },
+  log: { logKey?: string; logKeys?: readonly { key: string }[]; origin: string },
 ): Policy | undefined {
   if (options.policy !== undefined && options.policyFile !== undefined) {
     throw new ClientError('INVALID_ARGUMENT', 'options.policy and options.policyFile: give one, not both');
@@ -79,17 +80,21 @@ export function loadClientPolicy(
       details: { option },
     });
   }
-  const pinned = parseVerifierKey(log.logKey);
-  const listed = policy.logs.some((l) => {
-    const k = parseVerifierKey(l.verifierKey);
-    return (
-      l.origin === log.origin && k.name === pinned.name && Buffer.from(k.publicKey).equals(pinned.publicKey)
-    );
+  const keys = log.logKeys?.map((k) => k.key) ?? (log.logKey === undefined ? [] : [log.logKey]);
+  const listed = keys.some((key) => {
+    const pinned = parseVerifierKey(key.trim());
+    return policy.logs.some((l) => {
+      const k = parseVerifierKey(l.verifierKey);
+      return (
+        l.origin === log.origin && k.name === pinned.name && Buffer.from(k.publicKey).equals(pinned.publicKey)
+      );
+    });
   });
   if (!listed) {
+    const what = keys.length === 1 ? `the pinned log key ${keys[0]}` : 'any of the pinned log keys';
     throw new ClientError(
       'INVALID_ARGUMENT',
-      `${option}: the policy has no log line with the pinned log key ${log.logKey} (origin ${log.origin})`,
+      `${option}: the policy has no log line with ${what} (origin ${log.origin})`,
       { details: { option } },
     );
   }

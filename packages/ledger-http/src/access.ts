@@ -42,6 +42,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/checkpoint.json': 'public',
   'GET /v1/checkpoints': 'public',
   'GET /v1/checkpoints/:size': 'public',
+  // Which witnesses cosigned the latest checkpoint (standalone, query): cosignatures are public.
+  'GET /v1/checkpoints/latest/witnesses': 'public',
   'GET /v1/proofs/inclusion': 'public',
   'GET /v1/proofs/consistency': 'public',
   // Emitters resume their chains from it; it shows a count and a hash, no event content.

@@ -3,8 +3,15 @@
 // are two views of it (a split view, or a log that rewrote its history).
 import { fromHex, toHex } from '@civic-ledger/crypto';
 import { emptyRoot, isMerkleError, verifyConsistency } from '@civic-ledger/merkle';
-import { openCheckpoint, verifierFromKeyText, type NoteSignature } from '@civic-ledger/signed-note';
-import { checkpointError } from '@civic-ledger/verifier';
+import {
+  openCheckpoint,
+  parseCheckpoint,
+  parseNote,
+  verifierFromKeyText,
+  type NoteSignature,
+  type NoteVerifier,
+} from '@civic-ledger/signed-note';
+import { checkpointError, type LogKeyWindow } from '@civic-ledger/verifier';
 
 /** A checkpoint the pinned log key signed. */
 export interface LogCheckpoint {
@@ -25,10 +32,50 @@ export type OpenResult =
       message: string;
     };
 
-/** Opens a checkpoint note with the pinned log key and origin (never throws for the note's content). */
-export function openLogCheckpoint(note: string, log: { logKey: string; origin: string }): OpenResult {
+/** The pinned log key, or the keys of a rotated log with their windows over tree sizes. */
+export type PinnedLogKeys = { logKey: string; logKeys?: undefined } | { logKeys: readonly LogKeyWindow[] };
+
+/** The pinned key(s) as windows (a single key holds every size). */
+export function keyWindows(pinned: PinnedLogKeys): { verifier: NoteVerifier; from: number; until: number }[] {
+  if (pinned.logKeys === undefined)
+    return [{ verifier: verifierFromKeyText(pinned.logKey), from: 0, until: Infinity }];
+  return pinned.logKeys.map((k) => ({
+    verifier: verifierFromKeyText(k.key),
+    from: k.fromSize ?? 0,
+    until: k.untilSize ?? Infinity,
+  }));
+}
+
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+
+/**
+ * Opens a checkpoint note with the pinned log key(s) valid at its size and the origin (never
+ * throws for the note's content). A note signed only by another key of the log's name says
+ * so, naming that key's id: a rotated log key the monitor was not given.
+ */
+export function openLogCheckpoint(note: string, log: PinnedLogKeys & { origin: string }): OpenResult {
+  const windows = keyWindows(log);
+  // The size is read unverified only to pick the keys; the note is then opened with them.
+  let claimed: number | undefined;
+  let signatures: readonly NoteSignature[] = [];
   try {
-    const c = openCheckpoint(note, { verifiers: [verifierFromKeyText(log.logKey)], origin: log.origin });
+    const parsed = parseNote(note);
+    signatures = parsed.signatures;
+    claimed = parseCheckpoint(parsed.text).size;
+  } catch {
+    claimed = undefined;
+  }
+  const verifiers = windows
+    .filter((w) => claimed === undefined || (w.from <= claimed && claimed <= w.until))
+    .map((w) => w.verifier);
+  if (verifiers.length === 0)
+    return {
+      ok: false,
+      check: 'CHECKPOINT_SIGNATURE',
+      message: `checkpoint: no pinned log key is valid at tree size ${claimed}`,
+    };
+  try {
+    const c = openCheckpoint(note, { verifiers, origin: log.origin });
     return {
       ok: true,
       checkpoint: {
@@ -41,7 +88,14 @@ export function openLogCheckpoint(note: string, log: { logKey: string; origin: s
     };
   } catch (e) {
     const { check, message } = checkpointError(e);
-    return { ok: false, check: check as 'CHECKPOINT_SIGNATURE', message };
+    const name = verifiers[0]!.name;
+    const pinned = new Set(windows.map((w) => w.verifier.keyId));
+    const others = signatures.filter((s) => s.name === name && !pinned.has(s.keyId));
+    const hint =
+      check === 'CHECKPOINT_SIGNATURE' && others.length > 0
+        ? `; it is signed by another key named ${name} (key id ${others.map((s) => hex8(s.keyId)).join(', ')}): if the log key was rotated, pin the new key with its window (logKeys, --log-keys)`
+        : '';
+    return { ok: false, check: check as 'CHECKPOINT_SIGNATURE', message: message + hint };
   }
 }
 

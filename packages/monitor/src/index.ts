@@ -13,6 +13,7 @@ export {
 } from './evidence.ts';
 export type { ClaimedEvent, ClaimedReceipt, EvidenceItem, SignatureVerdict } from './evidence.ts';
 export { LedgerClient, fetchWitnessCheckpoint } from './http.ts';
+export { logKeysFileSchema, parseLogKeysFile } from './log-keys.ts';
 export type { HttpOptions, ServedEntry } from './http.ts';
 export { Monitor } from './monitor.ts';
 export type {

@@ -13,9 +13,15 @@ import { decodeLeaf } from '@civic-ledger/leaf';
 import { Registry } from '@civic-ledger/ledger-core';
 import { hashLeaf, isValidInclusion } from '@civic-ledger/merkle';
 import { verifyReceipt } from '@civic-ledger/receipts';
+import type { LogKeyWindow } from '@civic-ledger/verifier';
 import { checkQuorum, type Policy } from '@civic-ledger/witness';
 import { makeAlert, type Alert, type AlertCode } from './alerts.ts';
-import { judgeConsistency, openLogCheckpoint, type LogCheckpoint } from './checkpoints.ts';
+import {
+  judgeConsistency,
+  openLogCheckpoint,
+  type LogCheckpoint,
+  type PinnedLogKeys,
+} from './checkpoints.ts';
 import { MonitorError, isMonitorError } from './errors.ts';
 import {
   checkClaimSignature,
@@ -46,9 +52,15 @@ export interface WatchedOrg {
 export interface MonitorOptions {
   /** The ledger's base URL (the /v1 API of services/standalone or services/query). */
   ledgerUrl: string;
-  /** The log's verifier key, pinned out of band. */
-  logKey: string;
-  /** The log's origin (default: the log key's name). */
+  /** The log's verifier key, pinned out of band. Exactly one of logKey, logKeys. */
+  logKey?: string;
+  /**
+   * A rotated log's keys, oldest first, each with its validity window over tree sizes
+   * (inclusive; the verifier's LogKeyWindow): a checkpoint of size n must open with a key
+   * whose window holds n, a receipt for index i must be signed by a key whose window holds i.
+   */
+  logKeys?: readonly LogKeyWindow[];
+  /** The log's origin (default: the (last) log key's name). */
   origin?: string;
   /** Pin the operator's first key too (else taken from leaf 0). */
   operatorKey?: string;
@@ -166,7 +178,12 @@ const b64 = (hashes: readonly Uint8Array[]) => hashes.map(toBase64);
 
 export class Monitor {
   readonly origin: string;
+  /** The pinned log key; with logKeys, the last (current) one. */
   readonly logKey: string;
+  /** The pinned keys with their windows (one unbounded window for logKey). */
+  readonly logKeys: readonly LogKeyWindow[];
+  /** What checkpoints are opened with. */
+  readonly #trust: PinnedLogKeys & { origin: string };
   readonly #o: MonitorOptions;
   readonly #ledger: LedgerClient;
   readonly #now: () => number;
@@ -198,14 +215,8 @@ export class Monitor {
   #latest: LogCheckpoint | undefined;
 
   constructor(options: MonitorOptions) {
-    let logKeyName: string;
-    try {
-      logKeyName = parseVerifierKey(options.logKey.trim()).name;
-    } catch (e) {
-      throw new MonitorError('INVALID_CONFIG', `logKey: not a verifier key (${(e as Error).message})`, {
-        option: 'logKey',
-      });
-    }
+    const windows = pinnedWindows(options);
+    const logKeyName = parseVerifierKey(windows.at(-1)!.key).name;
     try {
       const u = new URL(options.ledgerUrl);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
@@ -222,8 +233,13 @@ export class Monitor {
         throw new MonitorError('INVALID_CONFIG', 'orgs: an organization id is empty', { option: 'orgs' });
     }
     this.#o = options;
-    this.logKey = options.logKey.trim();
+    this.logKeys = windows;
+    this.logKey = windows.at(-1)!.key;
     this.origin = options.origin ?? logKeyName;
+    this.#trust =
+      options.logKeys === undefined
+        ? { logKey: this.logKey, origin: this.origin }
+        : { logKeys: windows, origin: this.origin };
     this.#now = options.now ?? Date.now;
     this.#ledger = new LedgerClient(options.ledgerUrl, options.http ?? {});
     const loaded = options.statePath === undefined ? undefined : loadState(options.statePath);
@@ -237,8 +253,25 @@ export class Monitor {
     }
     // Owned by the monitor from here on (it is updated in place).
     this.#state = structuredClone(state);
+    // What the state records it trusted (informational: the options decide); the next save
+    // records what is pinned now.
+    this.trustedBefore = (state.logKeys ?? [{ key: state.logKey }]).map((k) => ({
+      key: k.key,
+      ...(k.fromSize === undefined ? {} : { fromSize: k.fromSize }),
+      ...(k.untilSize === undefined ? {} : { untilSize: k.untilSize }),
+    }));
+    this.#state.logKey = this.logKey;
+    if (options.logKeys === undefined) delete this.#state.logKeys;
+    else this.#state.logKeys = windows.map((w) => ({ ...w }));
+    this.#dirty = JSON.stringify(this.trustedBefore) !== JSON.stringify(windows);
     this.#receipts = [...(options.receipts ?? [])];
   }
+
+  /**
+   * The keys the state (file) was last written with: compare with logKeys to notice a pinned
+   * key that changed since the last run (a rotation, or another log reusing the origin).
+   */
+  readonly trustedBefore: readonly LogKeyWindow[];
 
   /** A copy of the current state (what the state file holds). */
   get state(): MonitorState {
@@ -335,7 +368,7 @@ export class Monitor {
       this.#unreachable(found, 'the ledger', `${this.#ledger.baseUrl}/v1/checkpoint`, e);
     }
     if (note !== undefined) {
-      const opened = openLogCheckpoint(note, { logKey: this.logKey, origin: this.origin });
+      const opened = openLogCheckpoint(note, this.#trust);
       if (opened.ok) latest = opened.checkpoint;
       else
         this.#alert(
@@ -468,7 +501,7 @@ export class Monitor {
     }
     const targets = new Map<number, LogCheckpoint>();
     for (const c of listed) {
-      const opened = openLogCheckpoint(c.note, { logKey: this.logKey, origin: this.origin });
+      const opened = openLogCheckpoint(c.note, this.#trust);
       if (!opened.ok) {
         this.#alert(
           found,
@@ -745,7 +778,7 @@ export class Monitor {
       return { url: w.url, status: 'unreachable' };
     }
     if (note === undefined) return { url: w.url, status: 'none' };
-    const opened = openLogCheckpoint(note, { logKey: this.logKey, origin: this.origin });
+    const opened = openLogCheckpoint(note, this.#trust);
     if (!opened.ok) {
       this.#alert(
         found,
@@ -904,8 +937,19 @@ export class Monitor {
     const base = { source: c.source, index: r.index, eventHash: r.eventHash };
     if (r.logOrigin !== this.origin)
       return { ...base, status: 'other-log', reason: `a receipt of ${r.logOrigin}` };
-    if (!verifyReceipt(parseVerifierKey(this.logKey), r))
-      return { ...base, status: 'invalid', reason: 'the receipt is not signed by the pinned log key' };
+    // Receipts are signed by the key current when they were issued: one valid at their index.
+    const keys = this.logKeys.filter(
+      (k) => (k.fromSize ?? 0) <= r.index && r.index <= (k.untilSize ?? Infinity),
+    );
+    if (!keys.some((k) => verifyReceipt(parseVerifierKey(k.key), r)))
+      return {
+        ...base,
+        status: 'invalid',
+        reason:
+          this.logKeys.length === 1
+            ? 'the receipt is not signed by the pinned log key'
+            : `the receipt is not signed by a pinned log key valid at index ${r.index}`,
+      };
     const st = this.#state;
     const notHonoured = (reason: string, message: string, more: Record<string, unknown>): ReceiptReport => {
       this.#alert(found, 'RECEIPT_NOT_HONOURED', `${r.index}:${r.leafHash}:${reason}`, message, {
@@ -1044,7 +1088,7 @@ export class Monitor {
   }
 
   async #judgeCheckpoint(source: string, note: string, found: Alert[]): Promise<EvidenceReport> {
-    const opened = openLogCheckpoint(note, { logKey: this.logKey, origin: this.origin });
+    const opened = openLogCheckpoint(note, this.#trust);
     if (!opened.ok) return { source, kind: 'checkpoint', status: 'invalid', reason: opened.message };
     const cp = opened.checkpoint;
     const mine = this.#state.checkpoint;
@@ -1056,7 +1100,7 @@ export class Monitor {
         size: cp.size,
         reason: 'no verified checkpoint yet',
       };
-    const ref = openLogCheckpoint(mine, { logKey: this.logKey, origin: this.origin });
+    const ref = openLogCheckpoint(mine, this.#trust);
     if (!ref.ok)
       return {
         source,
@@ -1277,4 +1321,38 @@ export class Monitor {
       await new Promise((r) => setTimeout(r, this.#o.intervalMs ?? 10_000));
     }
   }
+}
+
+/** The pinned key(s) of the options as windows: exactly one of logKey and logKeys, each checked. */
+function pinnedWindows(options: MonitorOptions): LogKeyWindow[] {
+  const bad = (option: string, message: string): never => {
+    throw new MonitorError('INVALID_CONFIG', `${option}: ${message}`, { option });
+  };
+  if ((options.logKey === undefined) === (options.logKeys === undefined))
+    bad('logKey', 'give exactly one of logKey and logKeys');
+  const given: readonly LogKeyWindow[] = options.logKeys ?? [{ key: options.logKey! }];
+  if (given.length === 0) bad('logKeys', 'at least one key');
+  const size = (x: unknown, where: string) => {
+    if (x !== undefined && (!Number.isSafeInteger(x) || (x as number) < 0)) bad(where, 'an integer >= 0');
+  };
+  return given.map((k, i) => {
+    const option = options.logKeys === undefined ? 'logKey' : `logKeys[${i}]`;
+    try {
+      parseVerifierKey(String(k.key).trim());
+    } catch (e) {
+      bad(
+        options.logKeys === undefined ? option : `${option}.key`,
+        `not a verifier key (${(e as Error).message})`,
+      );
+    }
+    size(k.fromSize, `${option}.fromSize`);
+    size(k.untilSize, `${option}.untilSize`);
+    if (k.untilSize !== undefined && k.untilSize < (k.fromSize ?? 0))
+      bad(`${option}.untilSize`, 'untilSize must be >= fromSize');
+    return {
+      key: k.key.trim(),
+      ...(k.fromSize === undefined ? {} : { fromSize: k.fromSize }),
+      ...(k.untilSize === undefined ? {} : { untilSize: k.untilSize }),
+    };
+  });
 }

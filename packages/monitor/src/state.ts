@@ -45,8 +45,22 @@ export const monitorStateSchema = z
     format: z.literal(STATE_FORMAT),
     version: z.literal(1),
     origin: z.string().min(1),
-    /** The pinned log key when the state was written (informational). */
+    /** The pinned log key when the state was written (informational; with logKeys the last). */
     logKey: z.string().min(1),
+    /**
+     * A rotated log: the keys the monitor trusted when it wrote the state, with their windows
+     * over tree sizes (informational: what it is started with decides). Absent for one key.
+     */
+    logKeys: z
+      .array(
+        z.strictObject({
+          key: z.string().min(1),
+          fromSize: count.optional(),
+          untilSize: count.optional(),
+        }),
+      )
+      .min(1)
+      .optional(),
     /** Size of the last verified checkpoint: every leaf below it was checked. */
     size: count,
     rootHash: hex64,

@@ -96,18 +96,23 @@ export function rotateAgencyKey(c: Cast): { events: TestSubmission[]; revoked: S
 export async function startLedger(
   dir: string,
   operator: TestEmitter,
-  options: { origin: string; logKeyFile?: string },
+  options: { origin: string; logKeyFile?: string; nextLogKeyFile?: string; port?: number },
 ): Promise<RunningService> {
   return startService(
     loadConfig({
       CIVIC_LEDGER_DATA_DIR: dir,
-      CIVIC_LEDGER_PORT: '0',
+      CIVIC_LEDGER_PORT: String(options.port ?? 0),
       CIVIC_LEDGER_OPERATOR_KEY: operator.verifierKey,
       CIVIC_LEDGER_ORIGIN: options.origin,
       CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES: '100000',
       CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: '600000',
       CIVIC_LEDGER_LOG_LEVEL: 'silent',
+      // The monitor reads entries without a token (tokens: packages/access, services/monitor).
+      CIVIC_LEDGER_ACCESS_CONTROL: 'off',
       ...(options.logKeyFile === undefined ? {} : { CIVIC_LEDGER_LOG_KEY_FILE: options.logKeyFile }),
+      ...(options.nextLogKeyFile === undefined
+        ? {}
+        : { CIVIC_LEDGER_NEXT_LOG_KEY_FILE: options.nextLogKeyFile }),
     }),
     { logger: false },
   );

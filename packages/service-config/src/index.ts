@@ -1,5 +1,6 @@
 // Configuration from the environment, validated once at start-up with zod. A wrong value is
 // reported naming the variable and the rule, so a service can print it and exit 1.
+import { readFileSync } from 'node:fs';
 import { isValidKeyName, parseVerifierKey } from '@civic-ledger/crypto';
 import { z } from 'zod';
 
@@ -47,6 +48,8 @@ export const natsUrls = z
   .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'nats://host:port[,nats://...]')
   .transform((s) => s.split(','));
 
+export { loadNextLogKey, NEXT_LOG_KEY_VARIABLE } from './log-key.ts';
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   readonly code = 'CONFIG_INVALID';
@@ -72,6 +75,30 @@ export function parseEnv<S extends z.ZodType>(
     );
   }
   return parsed.data;
+}
+
+/**
+ * Reads the file a variable names and parses it; an unreadable file or one `parse` refuses is
+ * a ConfigError naming the variable, the path and the parser's message (never the content).
+ */
+export function readConfigFile<T>(
+  variable: string,
+  path: string,
+  parse: (bytes: Buffer) => T,
+  what = 'file',
+): T {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new ConfigError([{ variable, rule: `a readable ${what} (${path}: ${code})` }]);
+  }
+  try {
+    return parse(bytes);
+  } catch (e) {
+    throw new ConfigError([{ variable, rule: `${path}: ${(e as Error).message}` }]);
+  }
 }
 
 /** Runs a service's main: config errors print and exit 1; SIGTERM/SIGINT call `close` once, then exit. */

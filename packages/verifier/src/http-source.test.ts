@@ -54,6 +54,9 @@ beforeAll(async () => {
       CIVIC_LEDGER_ORIGIN: ORIGIN,
       CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES: '100',
       CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: '60000',
+      // Read tokens are issued with @civic-ledger/access, which this package does not depend on:
+      // read access control off, explicitly (a reader passes its token in `headers`).
+      CIVIC_LEDGER_ACCESS_CONTROL: 'off',
     }),
     { logger: false },
   );

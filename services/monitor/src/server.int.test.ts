@@ -1,14 +1,21 @@
 // The monitor service against a real standalone ledger (same HTTP API as the query service)
 // and a real NATS server: every event in an organization's name reaches the organization's
-// subject, as the log grows; status and metrics show the verified size; a restart continues
-// from the state file; a log key that is not the log's gives an alert on the alert subject.
+// subject, as the log grows, read with an oversight token (read access control on); status and metrics show the verified size; a restart continues
+// from the state file; a log key that is not the log's gives an alert on the alert subject;
+// once the log key is rotated, CIVIC_LEDGER_LOG_KEYS_FILE lets the service follow on.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Delivery } from '@civic-ledger/bus';
 import { NatsBus } from '@civic-ledger/bus-nats';
-import { formatVerifierKey, generateSigningKey } from '@civic-ledger/crypto';
+import { testIssuer } from '@civic-ledger/access/testing';
+import {
+  formatVerifierKey,
+  generateSigningKey,
+  readSigningKeyFile,
+  writeSigningKeyFile,
+} from '@civic-ledger/crypto';
 import {
   bootstrapEvents,
   registerDataset,
@@ -74,6 +81,7 @@ describe.skipIf(natsUrl === undefined)(
     const operator = new TestEmitter('ledger');
     const agency = new TestEmitter('transport-agency');
     const police = new TestEmitter('police');
+    const board = new TestEmitter('privacy-board');
     const submitted: TestSubmission[] = [];
     let ledger: RunningService;
     let bus: NatsBus;
@@ -87,6 +95,7 @@ describe.skipIf(natsUrl === undefined)(
       CIVIC_LEDGER_NATS_URL: natsUrl!,
       CIVIC_LEDGER_NAMESPACE: namespace,
       CIVIC_LEDGER_PORT: '0',
+      CIVIC_LEDGER_TOKEN_FILE: join(dir, 'oversight.token'),
     });
     // What the organization must be told of: its own events and the events about its keys.
     const about = (org: string) =>
@@ -111,7 +120,9 @@ describe.skipIf(natsUrl === undefined)(
       await ledger.ledger.checkpointNow();
     }
 
-    beforeAll(async () => {
+    /** Starts the ledger (again, on the same data), with extra variables (a log key rotation). */
+    async function startLedger(extra: Record<string, string> = {}): Promise<void> {
+      await ledger?.close();
       ledger = await startService(
         loadConfig({
           CIVIC_LEDGER_DATA_DIR: join(dir, 'ledger'),
@@ -121,12 +132,27 @@ describe.skipIf(natsUrl === undefined)(
           CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES: '100000',
           CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: '600000',
           CIVIC_LEDGER_LOG_LEVEL: 'silent',
+          // Read access control on (the default): the monitor reads with an oversight token.
+          ...extra,
         }),
         { logger: false },
       );
+    }
+
+    beforeAll(async () => {
+      await startLedger();
+      // The oversight board's token, issued with the key the ledger made in its data dir.
+      const issuer = testIssuer(ORIGIN, readSigningKeyFile(join(dir, 'ledger', 'token-issuer.key')));
+      writeFileSync(
+        join(dir, 'oversight.token'),
+        await issuer.token(board.org, 'oversight', { ttlSeconds: 3600 }),
+        {
+          mode: 0o600,
+        },
+      );
       bus = await NatsBus.connect({ servers: natsUrl!, name: 'monitor-service-test' });
       await add([
-        ...bootstrapEvents(operator, [agency, police]),
+        ...bootstrapEvents(operator, [agency, police, board], { [board.org]: 'oversight' }),
         registerSource(agency, SOURCE),
         registerDataset(agency, DATASET, [SOURCE]),
         ...Array.from({ length: 4 }, (_, i) => (i % 2 ? police : agency).next(collect(i))),
@@ -248,6 +274,48 @@ describe.skipIf(natsUrl === undefined)(
       } finally {
         await other.close();
       }
+    });
+
+    it('follows the log through a key rotation with CIVIC_LEDGER_LOG_KEYS_FILE', async () => {
+      // The first test's service, pinning the old key A, stops; its state goes on below.
+      await service?.close();
+      service = undefined;
+      const A = formatVerifierKey(ledger.logKey);
+      const aloneSize = ledger.ledger.size;
+      const nextFile = join(dir, 'next-log.key');
+      const next = generateSigningKey(ORIGIN);
+      writeSigningKeyFile(nextFile, next);
+      const B = formatVerifierKey(next);
+      // The overlap (checkpoints signed by A and B), then B alone, as the standalone README says.
+      await startLedger({ CIVIC_LEDGER_NEXT_LOG_KEY_FILE: nextFile });
+      await add([police.next(collect(20))]);
+      await startLedger({ CIVIC_LEDGER_LOG_KEY_FILE: nextFile });
+      await add([police.next(collect(21))]);
+
+      const keysFile = join(dir, 'log-keys.json');
+      writeFileSync(keysFile, JSON.stringify([{ key: A }, { key: B, fromSize: aloneSize + 1 }]));
+      const { CIVIC_LEDGER_LOG_KEY: _pinnedA, ...rest } = env();
+      const policeSubject = `${namespace}.civic-ledger.org.police`;
+      const alertSubject = `${namespace}.civic-ledger.monitor.alert`;
+      const alerts = received.get(alertSubject)!.length;
+      service = await startMonitor(loadMonitorConfig({ ...rest, CIVIC_LEDGER_LOG_KEYS_FILE: keysFile }), {
+        logger: false,
+      });
+      expect(service.monitor.logKeys).toEqual([{ key: A }, { key: B, fromSize: aloneSize + 1 }]);
+      // From the state verified with A: the new entries, under checkpoints A+B and B alone.
+      expect(service.monitor.size).toBe(aloneSize);
+      await until('the rotated log verified', () =>
+        service!.status().verifiedSize === submitted.length ? true : undefined,
+      );
+      const want = about('police').map((s) => s.hash);
+      const got = await until("the police's new events", () => {
+        const n = notifications(policeSubject);
+        return n.length >= want.length ? n : undefined;
+      });
+      expect(got.map((n) => n.kind === 'event' && n.eventHash)).toEqual(want);
+      expect(service.status()).toMatchObject({ origin: ORIGIN, ready: true, alerts: { total: 0 } });
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+      expect(received.get(alertSubject)).toHaveLength(alerts);
     });
   },
 );

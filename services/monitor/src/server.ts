@@ -138,10 +138,12 @@ export async function startMonitor(
   const saved = loadState(config.statePath);
   const monitor = new Monitor({
     ledgerUrl: config.ledgerUrl,
-    logKey: config.logKey,
+    ...(config.logKeys === undefined ? { logKey: config.logKey } : { logKeys: config.logKeys }),
     ...(config.origin === undefined ? {} : { origin: config.origin }),
     witnesses: config.witnesses,
     ...(saved === undefined ? {} : { state: saved }),
+    // Sent to the ledger only, never to a witness.
+    ...(config.token === undefined ? {} : { http: { headers: { authorization: `Bearer ${config.token}` } } }),
   });
   const nats = await NatsBus.connect({
     servers: config.natsServers,

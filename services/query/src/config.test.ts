@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatVerifierKey, generateSigningKey } from '@civic-ledger/crypto';
 import { ConfigError } from '@civic-ledger/service-config';
 import { describe, expect, it } from 'vitest';
@@ -19,22 +21,66 @@ function variablesOf(env: Record<string, string>): string[] {
 }
 
 describe('query configuration', () => {
-  it('needs only the store; NATS is optional (live notifications)', () => {
-    const c = loadQueryConfig(MONGO);
+  it('needs the store; NATS is optional (live notifications)', () => {
+    const c = loadQueryConfig({ ...MONGO, CIVIC_LEDGER_ACCESS_CONTROL: 'off' });
     expect(c).toMatchObject({ database: 'civic_ledger', natsServers: undefined, port: 8083 });
   });
 
   it('refuses a URL that is not mongodb://', () => {
-    expect(() => loadQueryConfig({ CIVIC_LEDGER_MONGODB_URL: 'http://127.0.0.1:27017/' })).toThrow(
-      ConfigError,
-    );
+    expect(() =>
+      loadQueryConfig({
+        CIVIC_LEDGER_MONGODB_URL: 'http://127.0.0.1:27017/',
+        CIVIC_LEDGER_ACCESS_CONTROL: 'off',
+      }),
+    ).toThrow(ConfigError);
   });
 });
 
 describe('query configuration: read access', () => {
-  it('is off by default, and off needs neither the issuer key nor the access log', () => {
-    expect(loadQueryConfig(MONGO).access).toBeUndefined();
+  it('is on by default: a bare start names the issuer key and the access log, says how to get one or how to turn it off', () => {
+    let error: unknown;
+    try {
+      loadQueryConfig(MONGO);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues;
+    expect(issues.map((i) => i.variable)).toEqual([
+      'CIVIC_LEDGER_TOKEN_ISSUER_KEY',
+      'CIVIC_LEDGER_ACCESS_LOG_FILE',
+    ]);
+    for (const { rule } of issues) {
+      expect(rule).toContain('CIVIC_LEDGER_ACCESS_CONTROL=tokens (the default)');
+      expect(rule).toContain('CIVIC_LEDGER_ACCESS_CONTROL=off for development');
+    }
+    expect(issues[0]!.rule).toContain('civic-ledger keygen');
+  });
+
+  it('names the missing access variables together with any other wrong variable', () => {
+    expect(variablesOf({ CIVIC_LEDGER_PORT: 'eighty' })).toEqual([
+      'CIVIC_LEDGER_PORT',
+      'CIVIC_LEDGER_TOKEN_ISSUER_KEY',
+      'CIVIC_LEDGER_ACCESS_LOG_FILE',
+    ]);
+  });
+
+  it('off, set explicitly, needs neither the issuer key nor the access log', () => {
     expect(loadQueryConfig({ ...MONGO, CIVIC_LEDGER_ACCESS_CONTROL: 'off' }).access).toBeUndefined();
+  });
+
+  it('the process exits 1 at start naming the variable and the way out, before it connects to anything', () => {
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    // Port 1: nothing listens there; the configuration fails before any connection is tried.
+    const r = spawnSync(process.execPath, [main], {
+      env: { PATH: process.env['PATH'] ?? '', CIVIC_LEDGER_MONGODB_URL: 'mongodb://127.0.0.1:1/' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('civic-ledger query: invalid configuration');
+    expect(r.stderr).toContain('CIVIC_LEDGER_TOKEN_ISSUER_KEY: required');
+    expect(r.stderr).toContain('CIVIC_LEDGER_ACCESS_CONTROL=off');
   });
 
   it('with tokens: the issuer public key and the access log path (resolved)', () => {

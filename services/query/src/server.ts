@@ -11,6 +11,7 @@ import { ConfigError } from '@civic-ledger/service-config';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
 import type { FastifyServerOptions } from 'fastify';
 import type { QueryConfig } from './config.ts';
+import { registerPublishedWitnessRoute } from './witnesses.ts';
 
 export interface RunningQuery extends StandaloneApp {
   url: string;
@@ -78,7 +79,12 @@ export async function startQuery(
         ...(nats ? { bus: nats, subjects: namespacedSubjects(config.namespace) } : {}),
         ...(access ? { access } : {}),
         // Bundles need only the log's public key (to check the checkpoints they carry).
-        registerExtra: (r) =>
+        registerExtra: (r) => {
+          if (config.witnessPolicy)
+            registerPublishedWitnessRoute(r, {
+              policy: config.witnessPolicy,
+              latest: () => store.latestCheckpoint(),
+            });
           registerLineageRoutes(r, {
             follower,
             store,
@@ -86,7 +92,8 @@ export async function startQuery(
             ...(config.logVerifierKey
               ? { bundle: { logKey: config.logVerifierKey, origin: config.origin } }
               : {}),
-          }),
+          });
+        },
       },
     );
     const { app } = built;

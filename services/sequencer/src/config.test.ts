@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatVerifierKey, generateSigningKey, writeSigningKeyFile } from '@civic-ledger/crypto';
@@ -137,5 +137,56 @@ describe('sequencer configuration: witnesses', () => {
         CIVIC_LEDGER_WITNESS_TIMEOUT_MS: '0',
       }),
     ).toThrow(/CIVIC_LEDGER_CHECKPOINT_INTERVAL_MS.*\n.*CIVIC_LEDGER_WITNESS_TIMEOUT_MS/);
+  });
+});
+
+describe('sequencer configuration: log key rotation (CIVIC_LEDGER_NEXT_LOG_KEY_FILE)', () => {
+  const ORIGIN = 'ledger.rotated.example/log';
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  function keyDir() {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-sequencer-rot-'));
+    dirs.push(dir);
+    writeSigningKeyFile(join(dir, 'log.key'), generateSigningKey(ORIGIN));
+    return dir;
+  }
+
+  it('is read as an absolute path, unset by default', () => {
+    expect(loadSequencerConfig(base).nextLogKeyFile).toBeUndefined();
+    const c = loadSequencerConfig({ ...base, CIVIC_LEDGER_NEXT_LOG_KEY_FILE: 'keys/next.key' });
+    expect(c.nextLogKeyFile).toBe(join(process.cwd(), 'keys/next.key'));
+  });
+
+  it('refuses at start a missing, world-readable, foreign or same next key, naming the variable, before connecting', async () => {
+    const dir = keyDir();
+    const refused = async (file: string, rule: RegExp) => {
+      // Nothing listens on these: the check must come first, so the error is the key file's.
+      const config = loadSequencerConfig({
+        ...base,
+        CIVIC_LEDGER_ORIGIN: ORIGIN,
+        CIVIC_LEDGER_LOG_KEY_FILE: join(dir, 'log.key'),
+        CIVIC_LEDGER_NEXT_LOG_KEY_FILE: file,
+        CIVIC_LEDGER_MONGODB_URL: 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200',
+      });
+      const err = await startSequencer(config, { logger: false }).then(
+        async (s) => (await s.close(), undefined),
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).issues[0]!.variable).toBe('CIVIC_LEDGER_NEXT_LOG_KEY_FILE');
+      expect((err as Error).message).toMatch(rule);
+    };
+    await refused(join(dir, 'absent.key'), /an existing private key file/);
+    const open = join(dir, 'open.key');
+    writeSigningKeyFile(open, generateSigningKey(ORIGIN));
+    chmodSync(open, 0o644);
+    await refused(open, /readable by other users/);
+    const other = join(dir, 'other.key');
+    writeSigningKeyFile(other, generateSigningKey('elsewhere.example/log'));
+    await refused(other, /not "ledger\.rotated\.example\/log" as the log key/);
+    await refused(join(dir, 'log.key'), /the same key as the current log key/);
   });
 });

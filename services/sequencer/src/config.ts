@@ -1,10 +1,9 @@
 // The sequencer's environment (see README). The log key file must exist (made once with
 // `civic-ledger keygen`) and be the same for every sequencer of a log: a standby that takes
-// over signs with the same key. A witness policy file turns on witnessed checkpoints: only
-// checkpoints cosigned to the policy's quorum are stored (and so served by the query service).
+// over signs with the same key (so must the next log key of a rotation, when set). A witness
+// policy file turns on witnessed checkpoints: only checkpoints cosigned to the policy's quorum are stored (and so served by the query service).
 import {
   brokerList,
-  ConfigError,
   busNamespace,
   databaseName,
   envInt,
@@ -13,10 +12,10 @@ import {
   mongoUrl,
   natsUrls,
   parseEnv,
+  readConfigFile,
   verifierKeyText,
 } from '@civic-ledger/service-config';
 import { parsePolicy, type Policy } from '@civic-ledger/witness';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -28,6 +27,8 @@ export const sequencerEnvSchema = z.object({
   CIVIC_LEDGER_NATS_URL: natsUrls,
   CIVIC_LEDGER_ORIGIN: logOrigin.default('civic-ledger.localhost/log'),
   CIVIC_LEDGER_LOG_KEY_FILE: z.string().min(1),
+  /** Log key rotation: the next log key's private key file (must exist); while set, checkpoints carry both. */
+  CIVIC_LEDGER_NEXT_LOG_KEY_FILE: z.string().min(1).optional(),
   CIVIC_LEDGER_OPERATOR_KEY: verifierKeyText,
   CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES: envInt(1).default(1000),
   CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: envInt(10).default(1000),
@@ -56,6 +57,12 @@ export interface SequencerConfig {
   natsServers: string[];
   origin: string;
   logKeyFile: string;
+  /**
+   * Rotation overlap: the next log key's private key file (checked at start: must exist, mode
+   * 0600, the log key's name, another key). Every checkpoint is signed by the current and the
+   * next key; receipts by the current one only.
+   */
+  nextLogKeyFile?: string;
   operatorKey: string;
   checkpoints: { maxEntries: number; maxDelayMs: number };
   /** Witnessed checkpoints, when a policy file is configured (checked against the log key at start). */
@@ -72,20 +79,8 @@ export interface SequencerConfig {
 }
 
 /** Reads and parses the witness policy; a wrong file names the variable (and the policy line). */
-function loadPolicy(path: string): Policy {
-  const variable = 'CIVIC_LEDGER_WITNESS_POLICY_FILE';
-  let text: Buffer;
-  try {
-    text = readFileSync(path);
-  } catch (e) {
-    throw new ConfigError([{ variable, rule: `a readable tlog-policy file (${(e as Error).message})` }]);
-  }
-  try {
-    return parsePolicy(text);
-  } catch (e) {
-    throw new ConfigError([{ variable, rule: `${path}: ${(e as Error).message}` }]);
-  }
-}
+const loadPolicy = (path: string): Policy =>
+  readConfigFile('CIVIC_LEDGER_WITNESS_POLICY_FILE', path, parsePolicy, 'tlog-policy file');
 
 export function loadSequencerConfig(env: Record<string, string | undefined> = process.env): SequencerConfig {
   const e = parseEnv(sequencerEnvSchema, env);
@@ -98,6 +93,9 @@ export function loadSequencerConfig(env: Record<string, string | undefined> = pr
     natsServers: e.CIVIC_LEDGER_NATS_URL,
     origin: e.CIVIC_LEDGER_ORIGIN,
     logKeyFile: resolve(e.CIVIC_LEDGER_LOG_KEY_FILE),
+    ...(e.CIVIC_LEDGER_NEXT_LOG_KEY_FILE === undefined
+      ? {}
+      : { nextLogKeyFile: resolve(e.CIVIC_LEDGER_NEXT_LOG_KEY_FILE) }),
     operatorKey: e.CIVIC_LEDGER_OPERATOR_KEY.trim(),
     checkpoints: {
       maxEntries: e.CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES,

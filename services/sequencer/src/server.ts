@@ -2,7 +2,7 @@
 // it holds the writer lease), and a small operations endpoint (/healthz, /readyz, /metrics,
 // /docs, and with witnesses /v1/checkpoints/latest/witnesses). Ready means: this process
 // writes the log, or stands by with its dependencies up.
-import { readSigningKeyFile } from '@civic-ledger/crypto';
+import { formatVerifierKey, readSigningKeyFile, type SigningKey } from '@civic-ledger/crypto';
 import { KafkaBus } from '@civic-ledger/bus-kafka';
 import { NatsBus } from '@civic-ledger/bus-nats';
 import { buildApp, ledgerPublishers, type LogAccess, type StandaloneApp } from '@civic-ledger/ledger-http';
@@ -13,7 +13,7 @@ import {
   witnessedCheckpointDelay,
 } from '@civic-ledger/ledger-core';
 import { pipelineSubjects, SequencerNode } from '@civic-ledger/pipeline';
-import { ConfigError } from '@civic-ledger/service-config';
+import { ConfigError, loadNextLogKey } from '@civic-ledger/service-config';
 import { ed25519Signer } from '@civic-ledger/signed-note';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
 import type { FastifyServerOptions } from 'fastify';
@@ -24,6 +24,8 @@ export interface RunningSequencer extends StandaloneApp {
   url: string;
   node: SequencerNode;
   store: MongoStore;
+  /** During a log key rotation: the next log key, which co-signs every checkpoint. */
+  nextLogKey: SigningKey | undefined;
   close(): Promise<void>;
 }
 
@@ -32,11 +34,16 @@ export async function startSequencer(
   options: { logger?: FastifyServerOptions['logger']; owner?: string } = {},
 ): Promise<RunningSequencer> {
   const logKey = readSigningKeyFile(config.logKeyFile);
+  // Checked before anything connects, by the same rules as the standalone service.
+  const nextLogKey =
+    config.nextLogKeyFile === undefined ? undefined : loadNextLogKey(config.nextLogKeyFile, logKey);
+  // During a rotation's overlap every checkpoint carries both signatures (receipts: the current key's).
+  const logSigner = nextLogKey ? [ed25519Signer(logKey), ed25519Signer(nextLogKey)] : ed25519Signer(logKey);
   const witnessing = config.witnessing;
   if (witnessing) {
     // The policy must name this log's own key: checked before anything connects.
     try {
-      checkLedgerPolicy(witnessing.policy, { origin: config.origin, signers: ed25519Signer(logKey) });
+      checkLedgerPolicy(witnessing.policy, { origin: config.origin, signers: logSigner });
     } catch (e) {
       if (!(e instanceof WitnessingError)) throw e;
       throw new ConfigError([
@@ -146,7 +153,7 @@ export async function startSequencer(
       store,
       ledger: {
         origin: config.origin,
-        logSigner: ed25519Signer(logKey),
+        logSigner,
         operatorKey: config.operatorKey,
         checkpoints: config.checkpoints,
         // Only checkpoints cosigned to the quorum are stored, so the query service serves no other.
@@ -197,7 +204,15 @@ export async function startSequencer(
     }));
     const url = await app.listen({ host: config.host, port: config.port });
     node.start();
-    app.log.info({ origin: config.origin, database: config.database }, 'sequencer started');
+    app.log.info(
+      {
+        origin: config.origin,
+        database: config.database,
+        logVerifierKey: formatVerifierKey(logKey),
+        ...(nextLogKey ? { nextLogVerifierKey: formatVerifierKey(nextLogKey) } : {}),
+      },
+      'sequencer started',
+    );
     let closed: Promise<void> | undefined;
     const close = () =>
       (closed ??= (async () => {
@@ -207,7 +222,7 @@ export async function startSequencer(
         await app.close();
         await closeOpened();
       })());
-    return Object.assign(built, { url, node, store, close });
+    return Object.assign(built, { url, node, store, nextLogKey, close });
   } catch (e) {
     await closeOpened();
     throw e;

@@ -74,3 +74,38 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('loadConfig: read access', () => {
+  it('is on by default: the issuer key and the access log in the data dir', () => {
+    const c = loadConfig({
+      CIVIC_LEDGER_OPERATOR_KEY: operatorKey,
+      CIVIC_LEDGER_DATA_DIR: '/var/lib/ledger',
+    });
+    expect(c.access).toEqual({
+      issuerKeyFile: '/var/lib/ledger/token-issuer.key',
+      accessLogFile: '/var/lib/ledger/access-log.db',
+    });
+  });
+
+  it('takes the issuer key and access log paths from their variables', () => {
+    const c = loadConfig({
+      CIVIC_LEDGER_OPERATOR_KEY: operatorKey,
+      CIVIC_LEDGER_ACCESS_CONTROL: 'tokens',
+      CIVIC_LEDGER_TOKEN_ISSUER_KEY_FILE: '/etc/ledger/issuer.key',
+      CIVIC_LEDGER_ACCESS_LOG_FILE: 'logs/access.db',
+    });
+    expect(c.access).toEqual({
+      issuerKeyFile: '/etc/ledger/issuer.key',
+      accessLogFile: resolve('logs/access.db'),
+    });
+  });
+
+  it('is off only when set to off explicitly; another value is named', () => {
+    expect(
+      loadConfig({ CIVIC_LEDGER_OPERATOR_KEY: operatorKey, CIVIC_LEDGER_ACCESS_CONTROL: 'off' }).access,
+    ).toBeUndefined();
+    expect(() =>
+      loadConfig({ CIVIC_LEDGER_OPERATOR_KEY: operatorKey, CIVIC_LEDGER_ACCESS_CONTROL: 'none' }),
+    ).toThrow(/CIVIC_LEDGER_ACCESS_CONTROL/);
+  });
+});

@@ -1,6 +1,5 @@
 // Configuration from the environment, validated once with zod. A wrong value is reported
 // naming the variable and the rule; main.ts prints it and exits 1.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   ConfigError,
@@ -8,6 +7,7 @@ import {
   logLevel,
   logOrigin,
   parseEnv,
+  readConfigFile,
   verifierKeyText,
 } from '@civic-ledger/service-config';
 import { parsePolicy, type Policy } from '@civic-ledger/witness';
@@ -42,10 +42,11 @@ export const envSchema = z.object({
   /** With witnesses: how long each witness gets per checkpoint (a 409 retry included). */
   CIVIC_LEDGER_WITNESS_TIMEOUT_MS: int(10, 600_000).default(2000),
   /**
-   * Read access: `tokens` serves only the public scope without a bearer token and writes every
-   * non-public read to the access log; `off` serves every read to anyone (development).
+   * Read access: `tokens` (the default) serves only the public scope without a bearer token and
+   * writes every non-public read to the access log; `off` serves every read to anyone
+   * (development only, set explicitly; the service warns at start).
    */
-  CIVIC_LEDGER_ACCESS_CONTROL: z.enum(['off', 'tokens']).default('off'),
+  CIVIC_LEDGER_ACCESS_CONTROL: z.enum(['off', 'tokens']).default('tokens'),
   /** With tokens: the token issuer's private key file (created on first start). */
   CIVIC_LEDGER_TOKEN_ISSUER_KEY_FILE: z.string().min(1).optional(),
   /** With tokens: the access log (node:sqlite file, hash-chained, append-only). */
@@ -83,27 +84,15 @@ export interface ServiceConfig {
   openLineage?: { pipelinesFile: string; gatewayKeyFile: string };
   /** Witnessed checkpoints, when a policy file is configured (checked against the log key at start). */
   witnessing?: { policyFile: string; policy: Policy; intervalMs: number; timeoutMs: number };
-  /** Read access control with bearer tokens (off when absent). */
+  /** Read access control with bearer tokens (the default; absent only with CIVIC_LEDGER_ACCESS_CONTROL=off). */
   access?: { issuerKeyFile: string; accessLogFile: string };
   /** The compliance runner (findings, decisions), when a compliance key file is configured. */
   compliance?: { keyFile: string; retentionIntervalMs: number };
 }
 
 /** Reads and parses the witness policy; a wrong file names the variable (and the policy line). */
-function loadPolicy(path: string): Policy {
-  const variable = 'CIVIC_LEDGER_WITNESS_POLICY_FILE';
-  let text: Buffer;
-  try {
-    text = readFileSync(path);
-  } catch (e) {
-    throw new ConfigError([{ variable, rule: `a readable tlog-policy file (${(e as Error).message})` }]);
-  }
-  try {
-    return parsePolicy(text);
-  } catch (e) {
-    throw new ConfigError([{ variable, rule: `${path}: ${(e as Error).message}` }]);
-  }
-}
+const loadPolicy = (path: string): Policy =>
+  readConfigFile('CIVIC_LEDGER_WITNESS_POLICY_FILE', path, parsePolicy, 'tlog-policy file');
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
   const e = parseEnv(envSchema, env);

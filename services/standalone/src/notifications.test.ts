@@ -65,6 +65,9 @@ describe('GET /v1/notifications', () => {
         CIVIC_LEDGER_PORT: '0',
         CIVIC_LEDGER_OPERATOR_KEY: operator.verifierKey,
         CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: '50',
+        // The streams open on an empty log, before any organization a token could name is
+        // registered: this test is about the stream; tokens on it are ledger-http's tests.
+        CIVIC_LEDGER_ACCESS_CONTROL: 'off',
       }),
       { logger: false },
     );
@@ -108,6 +111,8 @@ describe('GET /v1/notifications', () => {
         CIVIC_LEDGER_DATA_DIR: dir,
         CIVIC_LEDGER_PORT: '0',
         CIVIC_LEDGER_OPERATOR_KEY: new TestEmitter('ledger').verifierKey,
+        // An empty log: no organization a token could name (see above).
+        CIVIC_LEDGER_ACCESS_CONTROL: 'off',
       }),
       { logger: false },
     );

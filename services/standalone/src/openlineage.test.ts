@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { issueToken } from '@civic-ledger/access';
 import {
   formatVerifierKey,
   generateSigningKey,
@@ -120,7 +121,15 @@ describe('OpenLineage ingest in the standalone service', () => {
     expect(done.status, JSON.stringify(done.body)).toBe(201);
     const derived = done.body.ledgerEvent;
     expect(verifyReceipt(service.logKey, derived.receipt)).toBe(true);
-    const entry = (await fetch(`${service.url}/v1/events/${derived.eventHash}`).then((r) => r.json())) as {
+    // Reading the event back needs a read token (access control is on by default): the agency's.
+    const token = await issueToken(service.access!.issuerKey, {
+      origin: 'ledger.test.example/log',
+      org: 'transport-agency',
+      scope: 'auditor',
+    });
+    const entry = (await fetch(`${service.url}/v1/events/${derived.eventHash}`, {
+      headers: { authorization: `Bearer ${token}` },
+    }).then((r) => r.json())) as {
       leaf: string;
     };
     const leaf = JSON.parse(entry.leaf) as { event: Record<string, unknown> };

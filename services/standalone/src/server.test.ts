@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { issueToken } from '@civic-ledger/access';
+import { bearer } from '@civic-ledger/access/testing';
 import { formatVerifierKey } from '@civic-ledger/crypto';
 import { genesisEvent, registerOrg, TestEmitter } from '@civic-ledger/ledger-core/testing';
 import { openCheckpoint, verifierFromKeyText } from '@civic-ledger/signed-note';
@@ -81,7 +83,16 @@ describe('the service on a real socket', () => {
     running.push(again);
     expect(formatVerifierKey(again.logKey)).toBe(formatVerifierKey(service.logKey));
     expect(again.ledger.size).toBe(2);
-    const entry = (await (await fetch(`${again.url}/v1/entries/0`)).json()) as { eventHash: string };
+    // Entries need a read token (access control is on by default): the registered agency's,
+    // signed with the issuer key the data directory kept.
+    const token = await issueToken(again.access!.issuerKey, {
+      origin: 'ledger.test.example/log',
+      org: 'police',
+      scope: 'auditor',
+    });
+    const res0 = await fetch(`${again.url}/v1/entries/0`, { headers: bearer(token) });
+    expect(res0.status).toBe(200);
+    const entry = (await res0.json()) as { eventHash: string };
     expect(entry.eventHash).toBe(genesis.hash);
   });
 });
@@ -131,9 +142,48 @@ describe('main.ts', () => {
       body: JSON.stringify(genesisEvent(operator)),
     });
     expect(res.status).toBe(201);
+    // Read access control is on without being asked for: the issuer key is created 0600 in
+    // the data dir, entries need a token, checkpoints do not.
+    expect(statSync(join(dir, 'token-issuer.key')).mode & 0o777).toBe(0o600);
+    const entry = await fetch(`${url}/v1/entries/0`);
+    expect(entry.status).toBe(401);
+    expect(await entry.json()).toMatchObject({ code: 'TOKEN_REQUIRED' });
+    expect((await fetch(`${url}/v1/checkpoint`)).status).toBe(200);
+    expect(p.out()).toContain('"msg":"created a new token issuer key"');
+    expect(p.out()).not.toContain('read access control is off');
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     expect(p.out()).toContain('"msg":"closed"');
     expect(p.out()).not.toContain('PRIVATE+KEY');
+  }, 30_000);
+
+  it('with CIVIC_LEDGER_ACCESS_CONTROL=off set explicitly serves entries to anyone and warns at start', async () => {
+    const dir = tempDir();
+    const operator = new TestEmitter('ledger');
+    const p = run({
+      CIVIC_LEDGER_DATA_DIR: dir,
+      CIVIC_LEDGER_PORT: '0',
+      CIVIC_LEDGER_OPERATOR_KEY: operator.verifierKey,
+      CIVIC_LEDGER_ACCESS_CONTROL: 'off',
+    });
+    const deadline = Date.now() + 15_000;
+    let url: string | undefined;
+    while (url === undefined && Date.now() < deadline) {
+      url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(p.out())?.[1];
+      if (url === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(url, p.err()).toBeDefined();
+    expect(p.out()).toMatch(
+      /"level":40,.*"msg":"read access control is off: every read route is open to anyone"/,
+    );
+    const res = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(genesisEvent(operator)),
+    });
+    expect(res.status).toBe(201);
+    expect((await fetch(`${url}/v1/entries/0`)).status).toBe(200);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
   }, 30_000);
 });

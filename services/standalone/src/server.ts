@@ -28,7 +28,6 @@ import {
   ledgerPublishers,
   storeOrgRole,
   type LogAccess,
-  type RouteAccess,
   type StandaloneApp,
 } from '@civic-ledger/ledger-http';
 import { LineageFollower, registerLineageRoutes } from '@civic-ledger/lineage-http';
@@ -39,7 +38,7 @@ import {
   type PipelineMapping,
 } from '@civic-ledger/openlineage-ingest';
 import { signReceipt } from '@civic-ledger/receipts';
-import { ConfigError } from '@civic-ledger/service-config';
+import { ConfigError, loadNextLogKey } from '@civic-ledger/service-config';
 import { z } from 'zod';
 import type { ServiceConfig } from './config.ts';
 import {
@@ -68,11 +67,6 @@ export interface RunningService extends StandaloneApp {
   close(): Promise<void>;
 }
 
-/** Routes this service adds beyond ledger-http's table, and who may read them. */
-const STANDALONE_ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
-  'GET /v1/checkpoints/latest/witnesses': 'public',
-};
-
 /** Reads the log key, creating it (mode 0600) on first start. */
 export function loadLogKey(path: string, name: string): { key: SigningKey; created: boolean } {
   if (existsSync(path)) return { key: readSigningKeyFile(path), created: false };
@@ -80,35 +74,6 @@ export function loadLogKey(path: string, name: string): { key: SigningKey; creat
   const key = generateSigningKey(name);
   writeSigningKeyFile(path, key);
   return { key, created: true };
-}
-
-/**
- * Reads the next log key of a rotation (CIVIC_LEDGER_NEXT_LOG_KEY_FILE): it must exist (it is
- * never created: its verifier key is published before it signs), be private like the log key,
- * carry the current key's name (verifiers and witnesses know the log by it) and be another key.
- */
-export function loadNextLogKey(path: string, current: SigningKey): SigningKey {
-  const variable = 'CIVIC_LEDGER_NEXT_LOG_KEY_FILE';
-  let key: SigningKey;
-  try {
-    key = readSigningKeyFile(path);
-  } catch (e) {
-    const rule =
-      (e as NodeJS.ErrnoException).code === 'ENOENT'
-        ? `${path}: an existing private key file (generate it first: civic-ledger keygen)`
-        : `${path}: ${(e as Error).message}`;
-    throw new ConfigError([{ variable, rule }]);
-  }
-  if (key.name !== current.name)
-    throw new ConfigError([
-      {
-        variable,
-        rule: `${path}: the key is named ${JSON.stringify(key.name)}, not ${JSON.stringify(current.name)} as the log key`,
-      },
-    ]);
-  if (formatVerifierKey(key) === formatVerifierKey(current))
-    throw new ConfigError([{ variable, rule: `${path}: the same key as the current log key` }]);
-  return key;
 }
 
 /**
@@ -298,9 +263,7 @@ export async function startService(
       logKey,
       bus,
       // This service's own routes beyond ledger-http's table: the witness status is public.
-      ...(access
-        ? { access: { ...access, routes: { ...STANDALONE_ROUTE_ACCESS, ...COMPLIANCE_ROUTE_ACCESS } } }
-        : {}),
+      ...(access ? { access: { ...access, routes: COMPLIANCE_ROUTE_ACCESS } } : {}),
       ...(witnessing
         ? {
             // The default readiness, plus the witnesses: the promise receipts make and whether it holds.

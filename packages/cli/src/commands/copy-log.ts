@@ -12,7 +12,7 @@ import { decodeLeaf } from '@civic-ledger/leaf';
 import { Registry, deadLocalOwner, lineageLinks, registryEffects } from '@civic-ledger/ledger-core';
 import { CompactRange, hashLeaf, newNodeBatch, rootAt } from '@civic-ledger/merkle';
 import { validateEvent } from '@civic-ledger/schemas';
-import { openCheckpoint, parseCheckpoint, parseNote, verifierFromKeyText } from '@civic-ledger/signed-note';
+import { parseCheckpoint, parseNote } from '@civic-ledger/signed-note';
 import type {
   CheckpointRecord,
   LeafRecord,
@@ -21,7 +21,7 @@ import type {
   RegistryRecord,
   WriterLease,
 } from '@civic-ledger/storage';
-import type { SourceLeaf } from '@civic-ledger/verifier';
+import type { LogKeyWindow, SourceLeaf } from '@civic-ledger/verifier';
 import { CliError, EXIT, describe } from '../errors.ts';
 import type { Io } from '../io.ts';
 
@@ -45,6 +45,8 @@ export interface CopyOptions {
   target: string;
   /** Pinned log key and origin: the latest checkpoint is opened with them. */
   logKey?: string | undefined;
+  /** Instead of logKey, a rotated log's keys: opened with a key whose window holds its size. */
+  logKeys?: readonly LogKeyWindow[] | undefined;
   origin?: string | undefined;
   /** Leaves per append (default 1000). */
   chunk?: number;
@@ -254,12 +256,12 @@ export async function copyLog(source: CopySource, target: LedgerStore, o: CopyOp
     const latest = checkpoints.at(-1);
     if (latest !== undefined) {
       let signed = false;
-      if (o.logKey !== undefined) {
+      if (o.logKey !== undefined || o.logKeys !== undefined) {
+        // The SDK's key ring: one key, or each key of a rotated log for the sizes of its window.
+        const { LogKeyRing } = await import('@civic-ledger/client');
         try {
-          openCheckpoint(latest.note, {
-            verifiers: [verifierFromKeyText(o.logKey)],
-            origin: o.origin ?? '',
-          });
+          const ring = LogKeyRing.of(o.logKeys === undefined ? { logKey: o.logKey } : { logKeys: o.logKeys });
+          ring.open(latest.note, o.origin ?? '');
         } catch (e) {
           throw new Stop(
             'CHECKPOINT_SIGNATURE',
@@ -443,7 +445,7 @@ export function printCopy(io: Io, json: boolean, out: CopyOutput): number {
     }
     if (!out.verified) {
       io.out(
-        'note: the source was NOT verified (no --log-key): the copy is byte for byte, bad entries included; ' +
+        'note: the source was NOT verified (no --log-key or --log-keys): the copy is byte for byte, bad entries included; ' +
           "run 'civic-ledger verify' on it with the log key\n",
       );
     }

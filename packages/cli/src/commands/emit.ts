@@ -24,7 +24,7 @@ import {
 
 const MOVEMENTS = ['collect', 'transfer', 'derive', 'use', 'publish', 'delete'] as const;
 
-const HELP = `Usage: civic-ledger emit --url <url> --log-key <key> --key <file> (--json <file|-> | --type <type> ...)
+const HELP = `Usage: civic-ledger emit --url <url> (--log-key <key> | --log-keys <file>) --key <file> (--json <file|-> | --type <type> ...)
 
 Signs an event with your key and submits it through the SDK: emitter, seq, prev and key
 are filled in from the key and the stream's chain; the event is stored in the outbox before

@@ -6,13 +6,14 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { HEX_HASH, intFlag, nonEmpty } from '../args.ts';
 import { defineCommand } from '../command.ts';
-import { loadConfigFile, requireLogKey, requireUrl, resolveOrigin } from '../config.ts';
+import { loadConfigFile, requireUrl, resolveOrigin } from '../config.ts';
 import { CliError, EXIT, describe } from '../errors.ts';
 import { progressBar, type Io } from '../io.ts';
+import { LOG_KEYS_HELP, pinnedKeys } from '../log-keys.ts';
 import { LOG_HELP, LOG_OPTIONS, jsonSchema, ledgerFetch, logSchema } from './common.ts';
 import { verifyBundleReport } from './verify.ts';
 
-const HELP = `Usage: civic-ledger export --url <url> --log-key <key> --out <dir> [--events <hash,...>] [--indexes <i,...>]
+const HELP = `Usage: civic-ledger export --url <url> (--log-key <key> | --log-keys <file>) --out <dir> [--events <hash,...>] [--indexes <i,...>]
 
 Writes an evidence bundle as plain files into <dir> (created; must be empty):
   full     (default) every entry up to the latest signed checkpoint, and every checkpoint:
@@ -25,6 +26,9 @@ partial bundles proofs.jsonl. The bundle is then verified with the pinned key.
 
 Flags:
 ${LOG_HELP}
+${LOG_KEYS_HELP}.
+                          The manifest names the last key valid at the bundle's tree size;
+                          verify it with the same file (verify --bundle --log-keys)
   --out <dir>             the bundle directory (required)
   --events <hashes>       event hashes, comma-separated (repeatable): a partial bundle
   --indexes <indexes>     ledger indexes, comma-separated (repeatable): a partial bundle
@@ -51,6 +55,7 @@ const list = (rule: z.ZodString) =>
 
 const schema = z.object({
   ...logSchema,
+  'log-keys': nonEmpty.optional(),
   out: nonEmpty,
   events: list(z.string().regex(HEX_HASH, 'event hashes: 64 lower-case hex digits each')).optional(),
   indexes: list(z.string().regex(/^\d+$/, 'ledger indexes: decimal integers')).optional(),
@@ -71,7 +76,9 @@ function bundleErrorToCli(e: unknown): unknown {
 async function runExport(v: Values, io: Io): Promise<number> {
   const { config } = loadConfigFile(io, v.config);
   const url = requireUrl(v.url, config, 'export');
-  const logKey = requireLogKey(v['log-key'], config);
+  // With --log-keys (a rotated log) the last key stands for the log: the default origin.
+  const { logKey, logKeys } = await pinnedKeys(io, v, config);
+  const pinned = logKeys === undefined ? { logKey } : { logKeys };
   const origin = resolveOrigin(v.origin, config, logKey);
   const dir = resolve(io.cwd, v.out);
   const hashes = v.events ?? [];
@@ -91,7 +98,7 @@ async function runExport(v: Values, io: Io): Promise<number> {
     const source = httpSource(url, { fetch: authorized });
     manifest = partial
       ? await writePartialBundle(dir, source, {
-          logKey,
+          ...pinned,
           origin,
           hashes,
           indexes,
@@ -99,7 +106,11 @@ async function runExport(v: Values, io: Io): Promise<number> {
           ...(v.checkpoint === undefined ? {} : { checkpoint: v.checkpoint }),
           onProgress: (d, t) => progress.update(d, t),
         })
-      : await writeFullBundle(dir, source, { logKey, origin, onProgress: (d, t) => progress.update(d, t) });
+      : await writeFullBundle(dir, source, {
+          ...pinned,
+          origin,
+          onProgress: (d, t) => progress.update(d, t),
+        });
   } catch (e) {
     const mapped = bundleErrorToCli(e);
     if (mapped instanceof CliError) throw mapped;
@@ -110,7 +121,13 @@ async function runExport(v: Values, io: Io): Promise<number> {
   let verified: boolean | null = null;
   let failure = '';
   if (v.verify) {
-    const report = await verifyBundleReport(io, dir, { logKey, origin, checkSignatures: true, threads: 0 });
+    const report = await verifyBundleReport(io, dir, {
+      logKey,
+      logKeys,
+      origin,
+      checkSignatures: true,
+      threads: 0,
+    });
     verified = report.ok;
     if (!report.ok) failure = `${report.check} — ${report.message}`;
   }
@@ -143,6 +160,7 @@ export const command = defineCommand({
     help: HELP,
     options: {
       ...LOG_OPTIONS,
+      'log-keys': { type: 'string' },
       out: { type: 'string' },
       events: { type: 'string', multiple: true },
       indexes: { type: 'string', multiple: true },

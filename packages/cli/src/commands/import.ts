@@ -1,7 +1,8 @@
 // import: makes a running log again out of a full evidence bundle: verified offline with the
-// pinned key first (as 'verify --bundle'), then copied into a standalone data dir or MongoDB
-// with leaf bytes and checkpoint notes unchanged, and proven equal by size and root against
-// the bundle's latest signed checkpoint (see copy-log.ts). Nothing is written to the target
+// pinned key (or, for a rotated log, keys with windows) first (as 'verify --bundle'), then
+// copied into a standalone data dir or MongoDB with leaf bytes and checkpoint notes unchanged,
+// and proven equal by size and root against the bundle's latest signed checkpoint (see
+// copy-log.ts). Nothing is written to the target
 // unless the bundle verifies.
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,9 +10,10 @@ import type { LedgerStore } from '@civic-ledger/storage';
 import { z } from 'zod';
 import { nonEmpty } from '../args.ts';
 import { defineCommand } from '../command.ts';
-import { loadConfigFile, requireLogKey, resolveOrigin } from '../config.ts';
+import { loadConfigFile, resolveOrigin } from '../config.ts';
 import { CliError } from '../errors.ts';
 import { progressBar, type Io } from '../io.ts';
+import { LOG_KEYS_HELP, LOG_KEYS_OPTIONS, logKeysFlagSchema, pinnedKeys } from '../log-keys.ts';
 import { LOG_OPTIONS, jsonSchema, logSchema } from './common.ts';
 import type { CopyOutput, CopyReport } from './copy-log.ts';
 import {
@@ -23,7 +25,7 @@ import {
   targetUrl,
 } from './migrate.ts';
 
-const HELP = `Usage: civic-ledger import --bundle <dir> --log-key <key> (--data-dir <dir> | --to <mongodb url> [--database <name>]) [flags]
+const HELP = `Usage: civic-ledger import --bundle <dir> (--log-key <key> | --log-keys <file>) (--data-dir <dir> | --to <mongodb url> [--database <name>]) [flags]
 
 Imports a full evidence bundle (written by 'civic-ledger export') into a ledger store:
 first verifies it offline with the pinned log key exactly as 'civic-ledger verify --bundle'
@@ -46,6 +48,7 @@ Flags:
   --bundle <dir>          the full evidence bundle (required)
   --log-key <key>         the log's verifier key text, pinned (required): get it from the
                           operator out of band; the bundle's own manifest is not trusted
+${LOG_KEYS_HELP}
   --origin <origin>       the log's origin line (default: the log key's name)
   --config <file>         config file (default ./civic-ledger.json when present): logKey, origin
   --chunk <n>             entries per write (default 1000)
@@ -68,6 +71,7 @@ Exit codes: 0 imported and equal, 1 the bundle does not verify or the copy diffe
 const schema = z.object({
   config: logSchema.config,
   'log-key': logSchema['log-key'],
+  ...logKeysFlagSchema,
   origin: logSchema.origin,
   bundle: nonEmpty,
   'data-dir': nonEmpty.optional(),
@@ -86,7 +90,8 @@ async function runImport(v: Values, io: Io): Promise<number> {
     );
   }
   const { config } = loadConfigFile(io, v.config);
-  const logKey = requireLogKey(v['log-key'], config);
+  // With --log-keys (a rotated log) the last key stands for the log: the default origin.
+  const { logKey, logKeys } = await pinnedKeys(io, v, config);
   const origin = resolveOrigin(v.origin, config, logKey);
   const bundleDir = resolve(io.cwd, v.bundle);
   const dataDir = v['data-dir'] === undefined ? undefined : resolve(io.cwd, v['data-dir']);
@@ -132,6 +137,7 @@ async function runImport(v: Values, io: Io): Promise<number> {
 
   const report = await verifyBundleReport(io, bundleDir, {
     logKey,
+    logKeys,
     origin,
     checkSignatures: true,
     threads: 0,
@@ -171,6 +177,7 @@ async function runImport(v: Values, io: Io): Promise<number> {
       owner: copyOwner('import'),
       target: label,
       logKey,
+      logKeys,
       origin,
       chunk: v.chunk,
       onProgress: (d, t) => progress.update(d, t),
@@ -241,6 +248,7 @@ export const command = defineCommand({
     options: {
       config: LOG_OPTIONS.config,
       'log-key': LOG_OPTIONS['log-key'],
+      ...LOG_KEYS_OPTIONS,
       origin: LOG_OPTIONS.origin,
       bundle: { type: 'string' },
       'data-dir': { type: 'string' },

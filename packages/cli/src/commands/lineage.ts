@@ -2,20 +2,30 @@
 // command line. Every answer says what it stands for: the tree size (asOf) and whether it is
 // complete; a cut answer (depth, page, filters, time window, as-of) is printed INCOMPLETE
 // with its reasons, never as if complete. With the pinned log key the checkpoint a trace
-// names is opened with it (never a key from the server); `bundle` writes a partial evidence
-// bundle and verifies it offline like `verify --bundle`.
+// names is opened with it (never a key from the server; with --log-keys, with a key whose
+// window holds its size); `bundle` writes a partial evidence bundle and verifies it offline
+// like `verify --bundle`.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { HEX_HASH, intFlag, nonEmpty } from '../args.ts';
 import { defineCommand } from '../command.ts';
-import { loadConfigFile, requireLogKey, requireUrl, resolveOrigin } from '../config.ts';
+import { loadConfigFile, requireUrl, resolveOrigin } from '../config.ts';
 import { CliError, EXIT, describe } from '../errors.ts';
 import type { Io } from '../io.ts';
+import {
+  LOG_KEYS_HELP,
+  LOG_KEYS_OPTIONS,
+  logKeysFlagSchema,
+  optionalPinnedKeys,
+  pinOf,
+  pinnedKeys,
+  type PinnedKeys,
+} from '../log-keys.ts';
 import { LOG_HELP, LOG_OPTIONS, authHeaders, jsonSchema, logSchema } from './common.ts';
 import { verifyBundleReport } from './verify.ts';
 
-const HELP = `Usage: civic-ledger lineage <query> --url <url> [--log-key <key>] [flags]
+const HELP = `Usage: civic-ledger lineage <query> --url <url> [--log-key <key> | --log-keys <file>] [flags]
 
 Asks the ledger's lineage API where data came from and where it went. <query>:
   upstream     where the selection came from (follows each movement's inputs)
@@ -31,9 +41,9 @@ is complete: "COMPLETE as of tree size S", or "INCOMPLETE as of tree size S: <re
 (depth: links beyond --depth; page: more nodes, see --all / --cursor; filter / time: nodes
 hidden by the filters; as-of: later entries extend it; missing: unknown inputs).
 
-With --log-key, upstream/downstream open the answer's signed checkpoint with the pinned
-key ("checkpoint: size S signed by the pinned log key"); without it the answer is printed
-as unverified. The checkpoint says which signed tree the answer stands for; 'bundle'
+With --log-key (or --log-keys), upstream/downstream open the answer's signed checkpoint
+with the pinned key ("checkpoint: size S signed by the pinned log key"); without it the
+answer is printed as unverified. The checkpoint says which signed tree the answer stands for; 'bundle'
 proves every node is in it.
 
 Selection (upstream, downstream, export, bundle; exactly one start):
@@ -62,6 +72,7 @@ Output:
 
 Flags:
 ${LOG_HELP}
+${LOG_KEYS_HELP}
 
 Exit codes: 0 answered (an INCOMPLETE answer is still 0: read the completeness line),
 1 verification failed (the checkpoint or the bundle does not verify with the pinned key),
@@ -87,6 +98,7 @@ const list = (rule: z.ZodType<string, string>) =>
 
 const schema = z.object({
   ...logSchema,
+  ...logKeysFlagSchema,
   query: z.enum(QUERIES, { error: `one of ${QUERIES.join(', ')}` }),
   event: z.string().regex(HEX_HASH, 'an event hash: 64 lower-case hex digits').optional(),
   dataset: nonEmpty.optional(),
@@ -347,11 +359,11 @@ interface CheckpointCheck {
 
 async function checkCheckpoint(
   a: TraceAnswer,
-  logKey: string | undefined,
+  pinned: PinnedKeys | undefined,
   origin: string | undefined,
 ): Promise<CheckpointCheck> {
   const cp = a.checkpoint;
-  if (logKey === undefined || origin === undefined) {
+  if (pinned === undefined || origin === undefined) {
     return {
       verified: null,
       line:
@@ -368,10 +380,11 @@ async function checkCheckpoint(
         '(retry after the checkpoint delay, or ask with --as-of <the latest checkpoint size>)',
     };
   }
-  const { openCheckpoint, verifierFromKeyText } = await import('@civic-ledger/signed-note');
+  // The SDK's key ring: one key, or a rotated log's keys each opening the sizes of its window.
+  const { LogKeyRing } = await import('@civic-ledger/client');
   let size: number;
   try {
-    size = openCheckpoint(cp.note, { verifiers: [verifierFromKeyText(logKey)], origin }).size;
+    size = LogKeyRing.of(pinOf(pinned)).open(cp.note, origin).size;
   } catch (e) {
     throw new CliError(
       'VERIFICATION_FAILED',
@@ -391,7 +404,7 @@ async function checkCheckpoint(
 }
 
 interface Trust {
-  logKey: string | undefined;
+  pinned: PinnedKeys | undefined;
   origin: string | undefined;
 }
 
@@ -418,7 +431,7 @@ async function runTrace(v: Values, io: Io, api: Http, trust: Trust): Promise<num
     if (pages > 1) io.err(`${pages} pages: ${nodes.length} nodes\n`);
     answer = { ...answer, nodes, edges, checkpoint };
   }
-  const check = await checkCheckpoint(answer, trust.logKey, trust.origin);
+  const check = await checkCheckpoint(answer, trust.pinned, trust.origin);
   if (v.json) {
     io.out(
       `${JSON.stringify({ ...answer, ...(v.all ? { pages } : {}), checkpointVerified: check.verified })}\n`,
@@ -556,7 +569,7 @@ async function runExportDoc(v: Values, io: Io, api: Http): Promise<number> {
 /** The bundle files a bundle API answer may name (never a path). */
 const BUNDLE_FILE = /^[a-z][a-z0-9-]*\.jsonl$/;
 
-async function runBundle(v: Values, io: Io, api: Http, logKey: string, origin: string): Promise<number> {
+async function runBundle(v: Values, io: Io, api: Http, pinned: PinnedKeys, origin: string): Promise<number> {
   if (v.out === undefined) throw new CliError('USAGE', '--out: required (the bundle directory)');
   const dir = resolve(io.cwd, v.out);
   const p = selectionParams(v, v.direction ?? 'upstream');
@@ -581,7 +594,13 @@ async function runBundle(v: Values, io: Io, api: Http, logKey: string, origin: s
   } catch (e) {
     throw new CliError('IO_ERROR', `--out: cannot write ${dir}: ${describe(e)}`, { cause: e });
   }
-  const report = await verifyBundleReport(io, dir, { logKey, origin, checkSignatures: true, threads: 0 });
+  const report = await verifyBundleReport(io, dir, {
+    logKey: pinned.logKey,
+    logKeys: pinned.logKeys,
+    origin,
+    checkSignatures: true,
+    threads: 0,
+  });
   const summary = {
     ok: report.ok,
     dir,
@@ -626,9 +645,9 @@ async function runLineage(v: Values, io: Io): Promise<number> {
   switch (v.query) {
     case 'upstream':
     case 'downstream': {
-      const logKey = v['log-key'] ?? config.logKey;
-      const origin = logKey === undefined ? undefined : resolveOrigin(v.origin, config, logKey);
-      return runTrace(v, io, api, { logKey, origin });
+      const pinned = await optionalPinnedKeys(io, v, config);
+      const origin = pinned === undefined ? undefined : resolveOrigin(v.origin, config, pinned.logKey);
+      return runTrace(v, io, api, { pinned, origin });
     }
     case 'footprint':
       return runFootprint(v, io, api);
@@ -637,8 +656,8 @@ async function runLineage(v: Values, io: Io): Promise<number> {
     case 'export':
       return runExportDoc(v, io, api);
     case 'bundle': {
-      const logKey = requireLogKey(v['log-key'], config);
-      return runBundle(v, io, api, logKey, resolveOrigin(v.origin, config, logKey));
+      const pinned = await pinnedKeys(io, v, config);
+      return runBundle(v, io, api, pinned, resolveOrigin(v.origin, config, pinned.logKey));
     }
   }
 }
@@ -650,6 +669,7 @@ export const command = defineCommand({
     help: HELP,
     options: {
       ...LOG_OPTIONS,
+      ...LOG_KEYS_OPTIONS,
       event: { type: 'string' },
       dataset: { type: 'string' },
       version: { type: 'string' },

@@ -1,7 +1,7 @@
 // migrate: moves a standalone log (a data dir's ledger.db) into MongoDB for distributed mode,
 // leaf bytes and checkpoint notes unchanged, and proves the copy equal by size and root (see
-// copy-log.ts). With the pinned log key the source is verified first, in the same read-only
-// snapshot that is then copied.
+// copy-log.ts). With the pinned log key (or a rotated log's keys with their windows) the
+// source is verified first, in the same read-only snapshot that is then copied.
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { intFlag, nonEmpty, verifierKeyFlag } from '../args.ts';
@@ -9,9 +9,16 @@ import { defineCommand } from '../command.ts';
 import { loadConfigFile, resolveOrigin } from '../config.ts';
 import { CliError, describe } from '../errors.ts';
 import { progressBar, type Io } from '../io.ts';
+import {
+  LOG_KEYS_HELP,
+  LOG_KEYS_OPTIONS,
+  logKeysFlagSchema,
+  optionalPinnedKeys,
+  pinOf,
+} from '../log-keys.ts';
 import { jsonSchema } from './common.ts';
 
-const HELP = `Usage: civic-ledger migrate --data-dir <dir> --to <mongodb url> --database <name> --log-key <key> [flags]
+const HELP = `Usage: civic-ledger migrate --data-dir <dir> --to <mongodb url> --database <name> (--log-key <key> | --log-keys <file>) [flags]
 
 Copies a standalone log (<dir>/ledger.db, opened read-only) into MongoDB, where the
 distributed services (sequencer, query) use it: every entry with its exact leaf bytes, every
@@ -19,7 +26,7 @@ signed checkpoint note unchanged, the tree nodes and lookups rebuilt from the le
 proves the copy: the same tree size and root as the source, and the target's stored tree
 gives the latest checkpoint's root.
 
-With --log-key (recommended) the source is first verified like 'civic-ledger verify
+With --log-key or --log-keys (recommended) the source is first verified like 'civic-ledger verify
 --data-dir' (signatures, chains, checkpoints); a log that does not verify is not copied.
 Without it the copy is made byte for byte and the output says the source was not verified.
 
@@ -36,6 +43,7 @@ Flags:
   --database <name>       the database (default $CIVIC_LEDGER_MONGODB_DATABASE, else
                           civic_ledger, as the services use)
   --log-key <key>         the log's verifier key text, pinned: verify the source first
+${LOG_KEYS_HELP}
   --origin <origin>       the log's origin line (default: the log key's name)
   --config <file>         config file (default ./civic-ledger.json when present): logKey, origin
   --chunk <n>             entries per write (default 1000)
@@ -102,6 +110,7 @@ const schema = z.object({
   to: mongoUrlFlag.optional(),
   database: databaseFlag.optional(),
   'log-key': verifierKeyFlag.optional(),
+  ...logKeysFlagSchema,
   origin: nonEmpty.optional(),
   config: nonEmpty.optional(),
   chunk: chunkFlag,
@@ -133,8 +142,9 @@ async function checkpointTimes(dir: string): Promise<Map<number, number>> {
 
 async function runMigrate(v: Values, io: Io): Promise<number> {
   const { config } = loadConfigFile(io, v.config);
-  const logKey = v['log-key'] ?? config.logKey;
-  const origin = logKey === undefined ? undefined : resolveOrigin(v.origin, config, logKey);
+  // With --log-keys (a rotated log) the last key stands for the log: the default origin.
+  const pinned = await optionalPinnedKeys(io, v, config);
+  const origin = pinned === undefined ? undefined : resolveOrigin(v.origin, config, pinned.logKey);
   const url = targetUrl(v.to, io);
   if (url === undefined) throw new CliError('USAGE', '--to: required (or $CIVIC_LEDGER_MONGODB_URL)');
   const database = targetDatabase(v.database, io);
@@ -147,12 +157,16 @@ async function runMigrate(v: Values, io: Io): Promise<number> {
   const source = sqliteSource(dir);
   const label = `data dir ${dir}`;
   try {
-    if (logKey !== undefined && origin !== undefined) {
+    if (pinned !== undefined && origin !== undefined) {
       const { verifyLog } = await import('@civic-ledger/verifier');
       const progress = progressBar(io, 'verifying', 'entries');
       let result;
       try {
-        result = await verifyLog(source, { logKey, origin, onProgress: (d, t) => progress.update(d, t) });
+        result = await verifyLog(source, {
+          ...pinOf(pinned),
+          origin,
+          onProgress: (d, t) => progress.update(d, t),
+        });
       } catch (e) {
         throw new CliError('IO_ERROR', `could not read the log from ${label}: ${describe(e)}`, { cause: e });
       } finally {
@@ -189,7 +203,8 @@ async function runMigrate(v: Values, io: Io): Promise<number> {
       const report = await copyLog({ ...source, checkpointTimes: async () => times }, target.store, {
         owner: copyOwner('migrate'),
         target: target.label,
-        logKey,
+        logKey: pinned?.logKey,
+        logKeys: pinned?.logKeys,
         origin,
         chunk: v.chunk,
         onProgress: (d, t) => progress.update(d, t),
@@ -198,7 +213,7 @@ async function runMigrate(v: Values, io: Io): Promise<number> {
         ...report,
         source: label,
         target: target.label,
-        verified: logKey !== undefined,
+        verified: pinned !== undefined,
         stage: report.ok ? null : 'copy',
         eventHash: null,
       });
@@ -221,6 +236,7 @@ export const command = defineCommand({
       to: { type: 'string' },
       database: { type: 'string' },
       'log-key': { type: 'string' },
+      ...LOG_KEYS_OPTIONS,
       origin: { type: 'string' },
       config: { type: 'string' },
       chunk: { type: 'string' },

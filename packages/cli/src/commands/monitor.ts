@@ -12,9 +12,10 @@ import { defineCommand } from '../command.ts';
 import { loadConfigFile, resolveOrigin, resolveStateDir } from '../config.ts';
 import { CliError, EXIT, usage } from '../errors.ts';
 import { progressBar, type Io } from '../io.ts';
+import { LOG_KEYS_HELP, readLogKeys } from '../log-keys.ts';
 import { LOG_OPTIONS, ledgerFetch, logSchema } from './common.ts';
 
-const HELP = `Usage: civic-ledger monitor --ledger <url> --log-key <key> [flags]
+const HELP = `Usage: civic-ledger monitor --ledger <url> (--log-key <key> | --log-keys <file>) [flags]
 
 Follows a log and raises alerts with evidence. From its state file (the last checkpoint it
 verified, the chain heads, the keys the log registered), each poll:
@@ -37,6 +38,10 @@ Flags:
   --ledger <url>          the ledger's base URL (also --url, or "url" in the config file)
   --log-key <key>         the log's verifier key text, pinned (or "logKey" in the config file,
                           or the policy's log line)
+${LOG_KEYS_HELP}.
+                          Receipts: signed by a key whose window holds their index. The
+                          state file records the keys (a note on stderr when they changed
+                          since it was written)
   --origin <origin>       the log's origin line (default: the log key's name)
   --operator-key <key>    also pin the operator's first key (else taken from leaf 0)
   --config <file>         config file (default ./civic-ledger.json when present)
@@ -69,6 +74,7 @@ until SIGINT/SIGTERM and exits 0.
 const schema = z.object({
   ...logSchema,
   ledger: urlFlag.optional(),
+  'log-keys': nonEmpty.optional(),
   'operator-key': verifierKeyFlag.optional(),
   witness: z.array(urlFlag).default([]),
   policy: nonEmpty.optional(),
@@ -151,7 +157,11 @@ async function runMonitor(v: Values, io: Io): Promise<number> {
       throw new CliError('CONFIG_INVALID', `--policy: ${path}: ${(e as Error).message}`, { cause: e });
     }
   }
-  let logKey = v['log-key'] ?? config.logKey;
+  if (v['log-keys'] !== undefined && v['log-key'] !== undefined)
+    throw usage('--log-key and --log-keys: give one of the two, not both');
+  // With --log-keys (a rotated log) the last key stands for the log: default origin, state file.
+  const logKeys = v['log-keys'] === undefined ? undefined : await readLogKeys(resolve(io.cwd, v['log-keys']));
+  let logKey = logKeys?.at(-1)!.key ?? v['log-key'] ?? config.logKey;
   if (logKey === undefined && policy !== undefined) {
     const logs = policy.logs.filter((l) => v.origin === undefined || l.origin === v.origin);
     if (logs.length === 1) logKey = logs[0]!.verifierKey;
@@ -179,7 +189,7 @@ async function runMonitor(v: Values, io: Io): Promise<number> {
   try {
     monitor = new mon.Monitor({
       ledgerUrl,
-      logKey,
+      ...(logKeys === undefined ? { logKey } : { logKeys }),
       origin,
       statePath,
       ...(v['operator-key'] === undefined ? {} : { operatorKey: v['operator-key'] }),
@@ -196,6 +206,16 @@ async function runMonitor(v: Values, io: Io): Promise<number> {
   } catch (e) {
     if (mon.isMonitorError(e)) throw fromMonitorError(e);
     throw e;
+  }
+
+  const before = new Set(monitor.trustedBefore.map((k) => k.key));
+  const now = new Set(monitor.logKeys.map((k) => k.key));
+  if (before.size !== now.size || [...now].some((k) => !before.has(k))) {
+    // A rotation the monitor is told about, or another log reusing the origin: the log must
+    // still only have grown since the state was written.
+    io.err(
+      `monitor: note: the state ${statePath} was written trusting ${[...before].join(', ')}; now pinned: ${[...now].join(', ')}\n`,
+    );
   }
 
   const raised: Alert[] = [];
@@ -266,6 +286,7 @@ export const command = defineCommand({
     options: {
       ...LOG_OPTIONS,
       ledger: { type: 'string' },
+      'log-keys': { type: 'string' },
       'operator-key': { type: 'string' },
       witness: { type: 'string', multiple: true },
       policy: { type: 'string' },

@@ -1,16 +1,18 @@
 // proof: proves one event is in the log. Opens the latest checkpoint with the pinned log
-// key (never a key from the server), fetches the entry and its RFC 9162 inclusion proof at
-// that checkpoint's size, recomputes the leaf hash and the root, and prints the evidence.
+// key (never a key from the server; with --log-keys, a key whose window holds its size),
+// fetches the entry and its RFC 9162 inclusion proof at that checkpoint's size, recomputes
+// the leaf hash and the root, and prints the evidence.
 import { z } from 'zod';
 import { HEX_HASH, intFlag } from '../args.ts';
 import { defineCommand } from '../command.ts';
-import { loadConfigFile, requireLogKey, requireUrl, resolveOrigin } from '../config.ts';
+import { loadConfigFile, requireUrl, resolveOrigin } from '../config.ts';
 import { CliError, EXIT } from '../errors.ts';
 import type { Io } from '../io.ts';
+import { LOG_KEYS_HELP, LOG_KEYS_OPTIONS, logKeysFlagSchema, pinOf, pinnedKeys } from '../log-keys.ts';
 import { LOG_HELP, LOG_OPTIONS, jsonSchema, ledgerFetch, logSchema } from './common.ts';
 import { fromClientError } from './submit.ts';
 
-const HELP = `Usage: civic-ledger proof --url <url> --log-key <key> (--hash <event hash> | --index <n>) [--json]
+const HELP = `Usage: civic-ledger proof --url <url> (--log-key <key> | --log-keys <file>) (--hash <event hash> | --index <n>) [--json]
 
 Proves that one event is in the log: opens the latest signed checkpoint with the pinned log
 key, fetches the entry and its RFC 9162 inclusion proof at that checkpoint's tree size,
@@ -20,6 +22,7 @@ evidence (leaf, checkpoint, proof: checkable offline with the log key alone). Wa
 
 Flags:
 ${LOG_HELP}
+${LOG_KEYS_HELP}
   --hash <hex>            the event hash (64 lower-case hex)
   --index <n>             ...or the ledger index
   --wait-ms <ms>          how long to wait for a covering checkpoint (default 3000)
@@ -33,6 +36,7 @@ covers the entry yet).
 
 const schema = z.object({
   ...logSchema,
+  ...logKeysFlagSchema,
   hash: z.string().regex(HEX_HASH, 'an event hash: 64 lower-case hex digits').optional(),
   index: intFlag(0).optional(),
   'wait-ms': intFlag(0, 600_000).default(3000),
@@ -49,8 +53,9 @@ async function runProof(v: Values, io: Io): Promise<number> {
   }
   const { config } = loadConfigFile(io, v.config);
   const url = requireUrl(v.url, config, 'proof');
-  const logKey = requireLogKey(v['log-key'], config);
-  const origin = resolveOrigin(v.origin, config, logKey);
+  // With --log-keys (a rotated log) the last key stands for the log: the default origin.
+  const pinned = await pinnedKeys(io, v, config);
+  const origin = resolveOrigin(v.origin, config, pinned.logKey);
   const [{ LedgerClient, ClientError }, { toHex }] = await Promise.all([
     import('@civic-ledger/client'),
     import('@civic-ledger/crypto'),
@@ -61,7 +66,12 @@ async function runProof(v: Values, io: Io): Promise<number> {
     return exit;
   };
   try {
-    const client = new LedgerClient({ baseUrl: url, logKey, origin, fetch: ledgerFetch(io, v, url) });
+    const client = new LedgerClient({
+      baseUrl: url,
+      ...pinOf(pinned),
+      origin,
+      fetch: ledgerFetch(io, v, url),
+    });
     const hash = v.hash ?? (await client.getEntry(v.index!)).eventHash;
     const { evidence, checkpoint } = await client.verifyInclusion(hash, { waitMs: v['wait-ms'] });
     if (v.index !== undefined && evidence.index !== v.index) {
@@ -123,6 +133,7 @@ export const command = defineCommand({
     help: HELP,
     options: {
       ...LOG_OPTIONS,
+      ...LOG_KEYS_OPTIONS,
       hash: { type: 'string' },
       index: { type: 'string' },
       'wait-ms': { type: 'string' },

@@ -20,8 +20,8 @@ import type { EventBody } from '@civic-ledger/client';
 
 const WHAT = ['organization', 'source', 'dataset', 'key-add', 'key-revoke'] as const;
 
-const HELP = `Usage: civic-ledger register <what> --url <url> --log-key <key> --key <file> [flags]
-       civic-ledger register --json <file|-> --url <url> --log-key <key> --key <file>
+const HELP = `Usage: civic-ledger register <what> --url <url> (--log-key <key> | --log-keys <file>) --key <file> [flags]
+       civic-ledger register --json <file|-> --url <url> (--log-key <key> | --log-keys <file>) --key <file>
 
 Registers an identity on the ledger: builds the 'register' or 'key' event, signs it with
 --key (emitter = the key's organization), submits it through the SDK and prints the

@@ -1,7 +1,9 @@
 // start: the standalone ledger in this process. `--demo` seeds the demo city into a fresh
 // data directory first (through the ledger library, before the HTTP server listens), then
-// prints the URL, the log key to pin and commands to try. SIGINT/SIGTERM close it in order.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// prints the URL, the log key to pin and commands to try. Read access control is on unless
+// turned off: with a demo, read tokens for its oversight body and one auditor are written next
+// to its keys (never printed). SIGINT/SIGTERM close it in order.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DemoCity } from '@civic-ledger/demo-city';
 import type { RunningService, ServiceConfig } from '@civic-ledger/standalone-service';
@@ -34,6 +36,16 @@ that key; verifiers pin it. Stops cleanly on Ctrl-C / SIGTERM.
                           evaluated, findings are recorded on the ledger, GET /v1/findings and
                           POST /v1/decisions answer
 
+Read access (--access-control tokens, the default): checkpoints, proofs and chain heads are
+public; events, entries, lineage traces and findings need a bearer token (scope auditor), the
+access log scope oversight, and every such read is written to <data dir>/access-log.db. Tokens
+are signed with <data dir>/token-issuer.key (created 0600 on first start): 'civic-ledger token
+issue'. With --demo, tokens for the demo's oversight body (oversight-board, scope oversight)
+and one auditor (transport-agency, scope auditor, tracing where its camera data went) are
+written to <data dir>/demo-keys/oversight.token and auditor.token (0600, valid 7 days; a
+restart reuses them while valid for another day, else issues new ones): pass them to the
+reading commands with --token <file>. They are never printed, only their paths.
+
 Flags (each also read from its CIVIC_LEDGER_* variable, as the standalone service does):
   --data-dir <dir>        data directory (default ./data)
   --host <host>           listen address (default 127.0.0.1)
@@ -47,8 +59,12 @@ Flags (each also read from its CIVIC_LEDGER_* variable, as the standalone servic
   --checkpoint-max-delay-ms <ms> ...and otherwise within this delay (default 1000)
   --log-level <level>     fatal|error|warn|info|debug|trace|silent (default warn; JSON lines
                           on stdout)
+  --access-control <mode> tokens (default): only the public scope without a bearer token;
+                          off: every read route, events and entries included, open to anyone
+                          (development only; warns at start)
   --json                  print one JSON line when ready: { url, docs, origin, logKey, size,
-                          dataDir, demoKeys, seeded }
+                          dataDir, demoKeys, seeded, accessControl, tokenIssuerKey, tokens }
+                          (tokens: { oversight, auditor } file paths with a demo, else null)
 
 Exit codes: 0 stopped cleanly, 2 usage (bad flag, missing operator key, origin differs from
 the existing log's), 3 could not start (port in use, unreadable data), 130 interrupted while
@@ -67,6 +83,7 @@ const schema = z.object({
   'checkpoint-max-entries': intFlag(1).optional(),
   'checkpoint-max-delay-ms': intFlag(10).optional(),
   'log-level': z.enum(LOG_LEVELS).default('warn'),
+  'access-control': z.enum(['tokens', 'off'], { error: 'tokens or off' }).optional(),
   demo: z.boolean().default(false),
   'demo-size': intFlag(100, 1_000_000).optional(),
   'demo-seed': nonEmpty.optional(),
@@ -86,6 +103,7 @@ const FLAG_OF_VARIABLE: Record<string, string> = {
   CIVIC_LEDGER_CHECKPOINT_MAX_ENTRIES: '--checkpoint-max-entries',
   CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: '--checkpoint-max-delay-ms',
   CIVIC_LEDGER_LOG_LEVEL: '--log-level',
+  CIVIC_LEDGER_ACCESS_CONTROL: '--access-control',
 };
 
 const DEFAULT_DEMO_SIZE = 2000;
@@ -203,6 +221,62 @@ async function seedDemo(
   return done;
 }
 
+/** The demo's read tokens: who holds them, with which scope, and their file under demo-keys/. */
+const DEMO_TOKENS = [
+  { name: 'oversight', org: 'oversight-board', scope: 'oversight' },
+  // The transport agency: its camera data goes to the police and to vendors, so it is the
+  // demo organization with the most reason to trace where its data went.
+  { name: 'auditor', org: 'transport-agency', scope: 'auditor' },
+] as const;
+type DemoTokenName = (typeof DEMO_TOKENS)[number]['name'];
+type DemoTokenFiles = Record<DemoTokenName, string>;
+
+const DEMO_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
+/** A token with less left than this is replaced at start, so the printed commands keep working. */
+const DEMO_TOKEN_MIN_LEFT_SECONDS = 24 * 3600;
+
+/**
+ * The demo's read tokens in `dir` (mode 0600): each file kept while the running ledger accepts
+ * it for the same organization and scope for at least another day, otherwise issued anew with
+ * the service's issuer key. Returns the file paths; the tokens themselves are never printed.
+ */
+async function ensureDemoTokens(
+  io: Io,
+  dir: string,
+  origin: string,
+  access: NonNullable<RunningService['access']>,
+): Promise<DemoTokenFiles> {
+  const { issueToken } = await import('@civic-ledger/access');
+  const files = {} as DemoTokenFiles;
+  for (const t of DEMO_TOKENS) {
+    const file = join(dir, `${t.name}.token`);
+    files[t.name] = file;
+    let reuse = false;
+    try {
+      const grant = await access.verifier.verify(readFileSync(file, 'utf8').trim());
+      reuse =
+        grant.org === t.org &&
+        grant.scope === t.scope &&
+        grant.expiresAt - Date.now() / 1000 >= DEMO_TOKEN_MIN_LEFT_SECONDS;
+    } catch {
+      // Missing, unreadable, expired or from another issuer key: issue a new one.
+    }
+    if (reuse) continue;
+    const token = await issueToken(access.issuerKey, {
+      origin,
+      org: t.org,
+      scope: t.scope,
+      ttlSeconds: DEMO_TOKEN_TTL_SECONDS,
+    });
+    // Written beside, then renamed: a reader never sees half a token, and the mode is 0600 from the start.
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${token}\n`, { mode: 0o600 });
+    renameSync(tmp, file);
+    io.err(`issued the demo's ${t.name} token (${t.org}, scope ${t.scope}, valid 7 days): ${file}\n`);
+  }
+  return files;
+}
+
 function quote(s: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -214,9 +288,16 @@ function banner(r: {
   size: number;
   dataDir: string;
   demoKeys: string | null;
+  accessControl: 'tokens' | 'off';
+  tokenIssuerKey: string | null;
+  tokens: DemoTokenFiles | null;
   compliance?: boolean;
 }): string {
   const pin = `--url ${r.url} --log-key ${quote(r.logKey)} --origin ${quote(r.origin)}`;
+  // Which token each command reads with: the demo's, a file the operator issues, or none (off).
+  const own = { oversight: './oversight.token', auditor: './auditor.token' };
+  const tokenFile = (name: DemoTokenName) =>
+    r.accessControl === 'off' ? '' : ` --token ${quote(r.tokens?.[name] ?? own[name])}`;
   const lines = [
     'Civic Ledger is running.',
     '',
@@ -228,21 +309,39 @@ function banner(r: {
     `  Data dir:   ${r.dataDir}`,
   ];
   if (r.demoKeys !== null) lines.push(`  Demo keys:  ${r.demoKeys} (private keys of the demo organizations)`);
+  if (r.accessControl === 'off') {
+    lines.push('  Access:     OFF: every read route, events and entries included, is open to anyone');
+  } else {
+    lines.push(`  Access:     tokens (events, entries, lineage and findings need one; reads are logged)`);
+    if (r.tokenIssuerKey !== null) lines.push(`  Token key:  ${r.tokenIssuerKey} (signs read tokens)`);
+    if (r.tokens !== null) {
+      lines.push(
+        `  Tokens:     ${r.tokens.oversight} (oversight-board, scope oversight)`,
+        `              ${r.tokens.auditor} (transport-agency, scope auditor)`,
+      );
+    }
+  }
+  lines.push('', 'Publish the log key: verifiers pin it and never take it from the server. Try:', '');
+  if (r.accessControl === 'tokens' && r.tokens === null && r.tokenIssuerKey !== null) {
+    // No demo: the operator issues tokens to registered organizations first.
+    const issue = `civic-ledger token issue --key ${quote(r.tokenIssuerKey)} --origin ${quote(r.origin)}`;
+    lines.push(
+      `  ${issue} --org <oversight org> --scope oversight --out ${own.oversight}`,
+      `  ${issue} --org <agency org> --scope auditor --out ${own.auditor}`,
+    );
+  }
   lines.push(
-    '',
-    'Publish the log key: verifiers pin it and never take it from the server. Try:',
-    '',
-    `  civic-ledger verify ${pin}`,
-    `  civic-ledger proof ${pin} --index ${Math.max(0, r.size - 1)}`,
-    `  civic-ledger export ${pin} --out ./evidence`,
+    `  civic-ledger verify ${pin}${tokenFile('oversight')}`,
+    `  civic-ledger proof ${pin} --index ${Math.max(0, r.size - 1)}${tokenFile('auditor')}`,
+    `  civic-ledger export ${pin} --out ./evidence${tokenFile('auditor')}`,
   );
   if (r.demoKeys !== null) {
     lines.push(`  civic-ledger emit ${pin} --key ${quote(join(r.demoKeys, 'police.key'))} --json event.json`);
   }
   if (r.compliance === true) {
     lines.push(
-      `  civic-ledger findings --url ${r.url} --outcome violation`,
-      `  civic-ledger decide --url ${r.url} --org police --dataset transport-agency/plate-extract --purpose city:RoadSafetyEnforcement`,
+      `  civic-ledger findings --url ${r.url} --outcome violation${tokenFile('auditor')}`,
+      `  civic-ledger decide --url ${r.url} --org police --dataset transport-agency/plate-extract --purpose city:RoadSafetyEnforcement${tokenFile('auditor')}`,
     );
   }
   lines.push('', 'Press Ctrl-C to stop.', '');
@@ -318,8 +417,15 @@ export async function runStart(v: Values, io: Io): Promise<number> {
       CIVIC_LEDGER_LOG_LEVEL: v['log-level'],
       CIVIC_LEDGER_COMPLIANCE_KEY_FILE:
         v['compliance-key'] === undefined ? undefined : resolve(io.cwd, v['compliance-key']),
+      CIVIC_LEDGER_ACCESS_CONTROL: v['access-control'],
     };
     const config = await serviceConfig(io, overrides);
+    if (config.access === undefined) {
+      const how = v['access-control'] === 'off' ? '--access-control off' : 'CIVIC_LEDGER_ACCESS_CONTROL=off';
+      io.err(
+        `WARNING: read access control is off (${how}): every read route, events and entries included, is open to anyone. Development only.\n`,
+      );
+    }
     if (existing?.origin !== undefined && config.origin !== existing.origin) {
       throw new CliError(
         'USAGE',
@@ -378,6 +484,18 @@ export async function runStart(v: Values, io: Io): Promise<number> {
         );
       };
     });
+    const demoKeys = existsSync(demoKeysDir) ? demoKeysDir : null;
+    let tokens: DemoTokenFiles | null = null;
+    if (service.access !== undefined && demoKeys !== null) {
+      try {
+        tokens = await ensureDemoTokens(io, demoKeys, config.origin, service.access);
+      } catch (e) {
+        await service.close();
+        throw new CliError('IO_ERROR', `could not write the demo's read tokens: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
+    }
     const info = {
       url: service.url,
       docs: `${service.url}/docs`,
@@ -385,8 +503,11 @@ export async function runStart(v: Values, io: Io): Promise<number> {
       logKey: formatVerifierKey(service.logKey),
       size: service.ledger.size,
       dataDir,
-      demoKeys: existsSync(demoKeysDir) ? demoKeysDir : null,
+      demoKeys,
       seeded,
+      accessControl: service.access === undefined ? ('off' as const) : ('tokens' as const),
+      tokenIssuerKey: config.access?.issuerKeyFile ?? null,
+      tokens,
     };
     io.out(
       v.json
@@ -418,6 +539,7 @@ export const command = defineCommand({
       'checkpoint-max-entries': { type: 'string' },
       'checkpoint-max-delay-ms': { type: 'string' },
       'log-level': { type: 'string' },
+      'access-control': { type: 'string' },
       demo: { type: 'boolean' },
       'demo-size': { type: 'string' },
       'demo-seed': { type: 'string' },

@@ -1,5 +1,5 @@
 // What `emit` and `register` share: the signing key, the SDK (client with the pinned log
-// key, outbox in the state directory, emitter), event bodies from JSON, and turning the
+// key or, for a rotated log, keys with windows, outbox in the state directory, emitter), event bodies from JSON, and turning the
 // SDK's errors into exit codes.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,13 +8,22 @@ import type { EventBody } from '@civic-ledger/client';
 import type { SigningKey } from '@civic-ledger/crypto';
 import { z } from 'zod';
 import { nonEmpty } from '../args.ts';
-import { loadConfigFile, requireLogKey, requireUrl, resolveOrigin, resolveStateDir } from '../config.ts';
+import { loadConfigFile, requireUrl, resolveOrigin, resolveStateDir } from '../config.ts';
 import { CliError, EXIT } from '../errors.ts';
 import type { Io } from '../io.ts';
-import { LOG_HELP, LOG_OPTIONS, logSchema } from './common.ts';
+import {
+  LOG_KEYS_HELP,
+  LOG_KEYS_OPTIONS,
+  logKeysFlagSchema,
+  pinOf,
+  pinnedKeys,
+  type PinnedKeys,
+} from '../log-keys.ts';
+import { LOG_HELP, LOG_OPTIONS, ledgerFetch, logSchema } from './common.ts';
 
 export const SUBMIT_OPTIONS = {
   ...LOG_OPTIONS,
+  ...LOG_KEYS_OPTIONS,
   key: { type: 'string' },
   'state-dir': { type: 'string' },
   stream: { type: 'string' },
@@ -28,6 +37,7 @@ export const SUBMIT_OPTIONS = {
 
 export const submitSchema = {
   ...logSchema,
+  ...logKeysFlagSchema,
   key: nonEmpty.optional(),
   'state-dir': nonEmpty.optional(),
   stream: nonEmpty.optional(),
@@ -40,6 +50,7 @@ export const submitSchema = {
 };
 
 export const SUBMIT_HELP = `${LOG_HELP}
+${LOG_KEYS_HELP}
   --key <file>            the private key file that signs (or "key" in the config file);
                           its name <org>/<label> decides the emitter
   --state-dir <dir>       where the outbox lives (default $CIVIC_LEDGER_STATE_DIR or
@@ -177,7 +188,8 @@ async function readKey(file: string): Promise<SigningKey> {
 
 export interface SubmitContext {
   url: string;
-  logKey: string;
+  /** The pinned key, or a rotated log's keys (receipts are checked with the key valid at their index). */
+  pinned: PinnedKeys;
   origin: string;
   key: SigningKey;
   stateDir: string;
@@ -186,15 +198,15 @@ export interface SubmitContext {
 export async function submitContext(io: Io, v: SubmitValues, command: string): Promise<SubmitContext> {
   const { config } = loadConfigFile(io, v.config);
   const url = requireUrl(v.url, config, command);
-  const logKey = requireLogKey(v['log-key'], config);
-  const origin = resolveOrigin(v.origin, config, logKey);
+  const pinned = await pinnedKeys(io, v, config);
+  const origin = resolveOrigin(v.origin, config, pinned.logKey);
   const keyFile = v.key === undefined ? config.key : resolve(io.cwd, v.key);
   if (keyFile === undefined) {
     throw new CliError('USAGE', '--key: required: the private key file that signs (see civic-ledger keygen)');
   }
   const key = await readKey(keyFile);
   const stateDir = resolveStateDir(io, v['state-dir'], config);
-  return { url, logKey, origin, key, stateDir };
+  return { url, pinned, origin, key, stateDir };
 }
 
 /**
@@ -216,7 +228,13 @@ export async function submitBody(
   } as EventBody;
   let emitter;
   try {
-    const client = new LedgerClient({ baseUrl: ctx.url, logKey: ctx.logKey, origin: ctx.origin });
+    // --token: --inclusion reads the entry (auditor scope) when the ledger requires tokens.
+    const client = new LedgerClient({
+      baseUrl: ctx.url,
+      ...pinOf(ctx.pinned),
+      origin: ctx.origin,
+      fetch: ledgerFetch(io, v, ctx.url),
+    });
     emitter = await Emitter.open({
       client,
       key: ctx.key,

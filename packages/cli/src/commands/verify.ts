@@ -5,20 +5,15 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseVerifierKey } from '@civic-ledger/crypto';
-import type { LogSource, VerifyOptions, VerifyResult, VerifierState } from '@civic-ledger/verifier';
+import type { LogKeyWindow, LogSource, VerifyResult, VerifierState } from '@civic-ledger/verifier';
 import type { Policy } from '@civic-ledger/witness';
 import { z } from 'zod';
 import { intFlag, nonEmpty, verifierKeyFlag } from '../args.ts';
 import { defineCommand } from '../command.ts';
-import {
-  defaultStatePath,
-  loadConfigFile,
-  requireLogKey,
-  resolveOrigin,
-  resolveStateDir,
-} from '../config.ts';
+import { defaultStatePath, loadConfigFile, resolveOrigin, resolveStateDir } from '../config.ts';
 import { CliError, EXIT, describe } from '../errors.ts';
 import { progressBar, type Io } from '../io.ts';
+import { LOG_KEYS_HELP, pinnedKeys } from '../log-keys.ts';
 import { readStateFile, writeStateFile } from '../state.ts';
 import { LOG_HELP, LOG_OPTIONS, jsonSchema, ledgerFetch, logSchema } from './common.ts';
 
@@ -43,12 +38,8 @@ ${LOG_HELP}
                           QUORUM_NOT_MET (naming the group that fails) and exit 1. Its log
                           line must be the pinned key; without --log-key its one log line is
                           pinned
-  --log-keys <file>       instead of --log-key, for a log whose key was rotated: a JSON file
-                          [{ "key": "<verifier key text>", "fromSize": n, "untilSize": n }]
-                          (oldest first; sizes optional, inclusive). A checkpoint of tree size
-                          n must carry a valid signature of a key whose window holds n. The
-                          last key is the current one (default origin, state file). Not with
-                          --bundle
+${LOG_KEYS_HELP}; with
+                          --bundle: the manifest must name one of the keys
   --operator-key <key>    also pin the operator's first key (else taken from leaf 0)
   --state <file>          state file: read before, written after a successful run
                           (default <state dir>/verifier/<origin>-<hash>.json)
@@ -193,6 +184,8 @@ function manifestSummary(dir: string): {
 
 export interface BundleVerifyOptions {
   logKey: string;
+  /** A rotated log's keys with their windows (then logKey is only the last of them). */
+  logKeys?: LogKeyWindow[] | undefined;
   origin: string;
   state?: VerifierState | undefined;
   operatorKey?: string | undefined;
@@ -214,7 +207,7 @@ export async function verifyBundleReport(
   let r;
   try {
     r = await verifyBundle(dir, {
-      logKey: o.logKey,
+      ...(o.logKeys === undefined ? { logKey: o.logKey } : { logKeys: o.logKeys }),
       origin: o.origin,
       ...(o.state === undefined ? {} : { state: o.state }),
       ...(o.operatorKey === undefined ? {} : { operatorKey: o.operatorKey }),
@@ -358,47 +351,6 @@ async function readPolicy(path: string): Promise<Policy> {
   }
 }
 
-type LogKeyWindows = NonNullable<VerifyOptions['logKeys']>;
-
-const size = z.number().int('an integer').min(0, 'an integer >= 0');
-const logKeysSchema = z
-  .array(
-    z
-      .strictObject({ key: verifierKeyFlag, fromSize: size.optional(), untilSize: size.optional() })
-      .refine((k) => k.untilSize === undefined || k.untilSize >= (k.fromSize ?? 0), {
-        message: 'untilSize must be >= fromSize',
-        path: ['untilSize'],
-      }),
-  )
-  .min(1, 'at least one key');
-
-/** The --log-keys file: validated with zod; a wrong file is a usage error naming the member. */
-function readLogKeys(path: string): LogKeyWindows {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new CliError('USAGE', `--log-keys: cannot read ${path} as JSON: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  const parsed = logKeysSchema.safeParse(raw);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    const where = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-    const what =
-      i.code === 'unrecognized_keys'
-        ? `unknown member(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`
-        : i.message;
-    throw new CliError('USAGE', `--log-keys: ${path}: ${where || '(file)'}: ${what}`);
-  }
-  return parsed.data.map((k) => ({
-    key: k.key,
-    ...(k.fromSize === undefined ? {} : { fromSize: k.fromSize }),
-    ...(k.untilSize === undefined ? {} : { untilSize: k.untilSize }),
-  }));
-}
-
 /** The policy must list the pinned log key for the origin: else it could never accept this log. */
 function checkPolicyLog(policy: Policy, logKey: string, origin: string): void {
   if (!policyLists(policy, logKey, origin)) {
@@ -456,17 +408,11 @@ export async function runVerify(v: Values, io: Io): Promise<number> {
   if (v['log-keys'] !== undefined && v['log-key'] !== undefined) {
     throw new CliError('USAGE', '--log-key and --log-keys: give one of the two, not both');
   }
-  if (v['log-keys'] !== undefined && v.bundle !== undefined) {
-    throw new CliError('USAGE', '--log-keys: not supported with --bundle (a bundle pins one log key)');
-  }
-  const logKeys = v['log-keys'] === undefined ? undefined : readLogKeys(resolve(io.cwd, v['log-keys']));
   const policy = v.policy === undefined ? undefined : await readPolicy(resolve(io.cwd, v.policy));
   // The policy's one log line pins the key when nothing else does.
   const onlyLog = policy?.logs.length === 1 ? policy.logs[0]!.verifierKey : undefined;
   // With --log-keys the last (current) key stands for the log: default origin, state file.
-  const logKey = logKeys
-    ? logKeys.at(-1)!.key
-    : requireLogKey(v['log-key'] ?? config.logKey ?? onlyLog, config);
+  const { logKey, logKeys } = await pinnedKeys(io, v, config, onlyLog);
   const origin = resolveOrigin(v.origin, config, logKey);
   if (policy !== undefined) {
     if (logKeys === undefined) checkPolicyLog(policy, logKey, origin);
@@ -482,8 +428,8 @@ export async function runVerify(v: Values, io: Io): Promise<number> {
       : (config.state ?? defaultStatePath(resolveStateDir(io, v['state-dir'], config), origin));
   const saved = readStateFile(statePath);
   const previous: VerifierState | undefined = saved?.state;
-  const pinnedKeys = logKeys?.map((k) => k.key) ?? [logKey];
-  if (saved?.logKey !== undefined && !pinnedKeys.includes(saved.logKey)) {
+  const pinnedTexts = logKeys?.map((k) => k.key) ?? [logKey];
+  if (saved?.logKey !== undefined && !pinnedTexts.includes(saved.logKey)) {
     // Same origin, another pinned key: a rotated log key, or another log reusing the origin
     // (a fresh demo). Either way the log must still only have grown; say why it might not.
     io.err(
@@ -496,6 +442,7 @@ export async function runVerify(v: Values, io: Io): Promise<number> {
     const dir = resolve(io.cwd, v.bundle);
     const report = await verifyBundleReport(io, dir, {
       logKey,
+      logKeys,
       origin,
       state: previous,
       operatorKey: v['operator-key'],

@@ -11,6 +11,7 @@ export type {
   LedgerStore,
 } from './types.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite.ts';
+export { SqliteLeafReader, type LeafRow, type StoredLeafRow } from './sqlite-reader.ts';
 export { MemoryStore, type MemoryStoreOptions } from './memory.ts';
 export { StorageError, type StorageErrorCode } from './errors.ts';
 export { hashKey, nodeWithin } from './batch.ts';

@@ -148,8 +148,13 @@ export class ChunkDecoder {
     }
   }
 
+  /** Takes key hints (as a chunk's `keys` do). */
+  learn(keys: readonly KeyHint[]): void {
+    for (const k of keys) this.#hint(k.name, k.publicKey);
+  }
+
   decode(input: ChunkInput): ChunkOutput {
-    for (const k of input.keys) this.#hint(k.name, k.publicKey);
+    this.learn(input.keys);
     const n = input.count;
     const { bytes, offsets } = input;
     const status = new Uint8Array(n);
@@ -236,6 +241,39 @@ export class ChunkDecoder {
     }
     return { count: n, status, kind, sig, nums, leafHashes, sigKeys, fps, inputFps, inputStart, strings };
   }
+}
+
+/**
+ * Decodes rows a worker read itself (`[idx, leaf, ehash, chain, seq]`, positions from
+ * `from` on) and makes the checks the calling thread makes on a row's store columns: a leaf
+ * whose row index is not its position, or whose store event hash, chain or seq is not the
+ * event's, is left to the reference path (which reports it from its own read of the rows).
+ * Throws if a leaf is not bytes: the calling thread then reads and decodes the chunk itself.
+ * Key hints are given to the decoder beforehand (`learn`), so a failed read loses none.
+ */
+export function decodeRows(
+  decoder: ChunkDecoder,
+  from: number,
+  rows: readonly (readonly unknown[])[],
+): ChunkOutput {
+  const leaves = rows.map((r) => {
+    if (!(r[1] instanceof Uint8Array)) throw new TypeError('a leaf row without leaf bytes');
+    return r[1];
+  });
+  const out = decoder.decode(packLeaves(from, leaves, []));
+  for (let k = 0; k < rows.length; k++) {
+    if (out.status[k] !== STATUS_FAST) continue;
+    const r = rows[k]!;
+    const o = STRINGS_PER_LEAF * k;
+    if (
+      r[0] !== from + k ||
+      r[2] !== out.strings[o] ||
+      r[3] !== out.strings[o + 2] ||
+      r[4] !== out.nums[2 * k + 1]
+    )
+      out.status[k] = STATUS_REFERENCE;
+  }
+  return out;
 }
 
 /** Lays rows' leaf bytes out as a ChunkInput (each leaf after a 0x00 byte). */

@@ -2,7 +2,17 @@
 // chunks it is sent (chunk.ts), in the order it receives them, and checks batches of
 // signatures the calling thread could not match to a key in force.
 import { parentPort, workerData } from 'node:worker_threads';
-import { ChunkDecoder, outputTransfer, verifyRecords, type ChunkInput } from './chunk.ts';
+import {
+  ChunkDecoder,
+  decodeRows,
+  outputTransfer,
+  verifyRecords,
+  type ChunkInput,
+  type ChunkOutput,
+  type KeyHint,
+} from './chunk.ts';
+// The subpath: a worker loads the reader alone, not the whole store.
+import { SqliteLeafReader } from '@civic-ledger/storage/sqlite-reader';
 
 const { fingerprintKey, checkSignatures, context } = workerData as {
   fingerprintKey: Uint8Array;
@@ -10,11 +20,28 @@ const { fingerprintKey, checkSignatures, context } = workerData as {
   context: Uint8Array;
 };
 const decoder = new ChunkDecoder({ fingerprintKey, checkSignatures, context });
+/** Read-only connections to the files this worker reads chunks from, by path. */
+const readers = new Map<string, SqliteLeafReader>();
 
-parentPort!.on('message', (m: { id: number; input?: ChunkInput; verify?: Uint8Array; n?: number }) => {
+interface Message {
+  id: number;
+  input?: ChunkInput;
+  read?: { path: string; from: number; to: number; keys: KeyHint[] };
+  verify?: Uint8Array;
+  n?: number;
+}
+
+function readAndDecode(read: NonNullable<Message['read']>): ChunkOutput {
+  decoder.learn(read.keys);
+  let reader = readers.get(read.path);
+  if (reader === undefined) readers.set(read.path, (reader = new SqliteLeafReader(read.path)));
+  return decodeRows(decoder, read.from, reader.rows(read.from, read.to));
+}
+
+parentPort!.on('message', (m: Message) => {
   try {
-    if (m.input) {
-      const { strings, ...output } = decoder.decode(m.input);
+    if (m.input || m.read) {
+      const { strings, ...output } = m.input ? decoder.decode(m.input) : readAndDecode(m.read!);
       // One string crosses threads faster than thousands (none contains a line feed:
       // hex hashes and identifiers whose patterns exclude it).
       parentPort!.postMessage(

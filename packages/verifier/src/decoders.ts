@@ -1,5 +1,6 @@
 // Where chunks are decoded: worker threads (decode-worker.ts), or the calling thread. Each
 // decoder is fed the key hints it has not seen yet with every chunk.
+import { getCompileCacheDir } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { SIGNATURE_CONTEXTS } from '@civic-ledger/crypto';
 import {
@@ -11,6 +12,7 @@ import {
   type ChunkOutput,
   type KeyHint,
 } from './chunk.ts';
+import type { WorkerReader } from './sources.ts';
 
 /** One signature to check: 32-byte public key, 32-byte event hash, 64-byte signature. */
 export interface SignatureCheck {
@@ -27,6 +29,14 @@ interface Pending {
 // The context string of event signatures, from the package that defines it, handed to
 // every decoder (worker threads do not load @civic-ledger/crypto).
 const CONTEXT = new Uint8Array(Buffer.from(SIGNATURE_CONTEXTS.event, 'utf8'));
+
+/**
+ * A worker's entry when a compile cache is on: enable it, then load the worker module. It
+ * runs as a script or as a module (a worker inherits --input-type), hence no require.
+ */
+const BOOT_WITH_CACHE = `const { workerData } = process.getBuiltinModule('node:worker_threads');
+process.getBuiltinModule('node:module').enableCompileCache(workerData.cacheDir);
+import(workerData.entry);`;
 
 function packChecks(checks: readonly SignatureCheck[]): Uint8Array {
   const data = new Uint8Array(checks.length * 128);
@@ -58,10 +68,20 @@ export class Decoders {
     const { threads, fingerprintKey, checkSignatures } = options;
     this.#options = { fingerprintKey, checkSignatures, context: CONTEXT };
     if (threads === 0) this.#inline = new ChunkDecoder(this.#options);
+    const entry = new URL('./decode-worker.ts', import.meta.url);
+    const workerData = { fingerprintKey, checkSignatures, context: CONTEXT };
+    // A worker compiles (and strips the types of) every module it loads, about half of its
+    // start-up: when the application enabled Node's compile cache, workers use it too
+    // (module.enableCompileCache() in the calling thread does not reach them by itself).
+    const cacheDir = getCompileCacheDir();
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(new URL('./decode-worker.ts', import.meta.url), {
-        workerData: { fingerprintKey, checkSignatures, context: CONTEXT },
-      });
+      const w =
+        cacheDir === undefined
+          ? new Worker(entry, { workerData })
+          : new Worker(BOOT_WITH_CACHE, {
+              eval: true,
+              workerData: { ...workerData, entry: entry.href, cacheDir },
+            });
       w.unref();
       type Posted = Omit<ChunkOutput, 'strings'> & { text: string };
       w.on('message', (m: { id: number; output?: Posted; results?: Uint8Array; error?: string }) => {
@@ -122,6 +142,29 @@ export class Decoders {
     return this.#post<ChunkOutput>(this.#workers[d]!, { input }, [input.bytes.buffer as ArrayBuffer]).catch(
       () => this.#rescued(from, leaves, hints),
     );
+  }
+
+  /**
+   * Has the next worker in turn read the leaves at positions [from, to) from `reader` and
+   * decode them (see decodeRows). Rejects if there is no worker or it cannot read them:
+   * the caller then reads them itself and calls `decodeHere`.
+   */
+  decodeRange(
+    from: number,
+    to: number,
+    reader: WorkerReader,
+    hints: readonly KeyHint[],
+  ): Promise<ChunkOutput> {
+    if (this.#workers.length === 0) return Promise.reject(new Error('no worker threads'));
+    const d = this.#next++ % this.#workers.length;
+    const keys = hints.slice(this.#cursor[d]);
+    this.#cursor[d] = hints.length;
+    return this.#post<ChunkOutput>(this.#workers[d]!, { read: { path: reader.path, from, to, keys } }, []);
+  }
+
+  /** Decodes on the calling thread (what a worker could not read or decode). */
+  decodeHere(from: number, leaves: readonly Uint8Array[], hints: readonly KeyHint[]): ChunkOutput {
+    return this.#rescued(from, leaves, hints);
   }
 
   #rescued(from: number, leaves: readonly Uint8Array[], hints: readonly KeyHint[]): ChunkOutput {

@@ -9,7 +9,14 @@ export {
   type VerifierState,
   type VerifiedCheckpointSummary,
 } from './verify.ts';
-export { arraySource, storeSource, type LogSource, type SourceLeaf } from './sources.ts';
+export {
+  arraySource,
+  sqliteSource,
+  storeSource,
+  type LogSource,
+  type SourceLeaf,
+  type WorkerReader,
+} from './sources.ts';
 export { EventHashSet } from './hash-set.ts';
 export {
   httpSource,

@@ -1,6 +1,8 @@
 // Where the verifier reads a log from. A source is untrusted: everything it returns is
 // checked. Leaves are read in bounded chunks, in index order.
 import type { LedgerStore } from '@civic-ledger/storage';
+// The subpath: a worker loads the reader alone, not the whole store.
+import { SqliteLeafReader } from '@civic-ledger/storage/sqlite-reader';
 
 /** One leaf as a source returns it: the leaf bytes and, optionally, what the store derived. */
 export interface SourceLeaf {
@@ -22,6 +24,17 @@ export interface LogSource {
   leaves(from: number, to: number): Promise<readonly SourceLeaf[]>;
   /** Signed checkpoint notes (C2SP tlog-checkpoint), ascending by tree size. */
   checkpoints(): Promise<readonly string[]>;
+  /**
+   * Optional: where worker threads can read the same leaves themselves (then the calling
+   * thread reads a chunk only when one of its leaves needs the reference path).
+   */
+  workerReader?: WorkerReader;
+}
+
+/** A leaf store a worker thread can open on its own: a SqliteStore's database file. */
+export interface WorkerReader {
+  kind: 'sqlite';
+  path: string;
 }
 
 /** A source over a ledger store (SqliteStore, MemoryStore...): its head, leaves and checkpoints. */
@@ -41,6 +54,33 @@ export function storeSource(store: LedgerStore): LogSource {
         .filter((c) => c.size <= upTo || c.size > now)
         .map((c) => c.note);
     },
+  };
+}
+
+/**
+ * A source over a SqliteStore's database file at `path`, opened read-only (the store itself
+ * is not opened). Same rows and checks as `storeSource` over that store; with worker
+ * threads, each worker reads its chunks itself. Call `close()` when done.
+ */
+export function sqliteSource(path: string): LogSource & { close(): void } {
+  const reader = new SqliteLeafReader(path);
+  // As storeSource: the size is fixed at the first call; checkpoints beyond the head as it
+  // is now are kept (evidence of a truncated log), those signed after that call are not.
+  let size: number | undefined;
+  const fixedSize = () => (size ??= reader.size());
+  return {
+    size: async () => fixedSize(),
+    leaves: async (from, to) => reader.leaves(from, to),
+    checkpoints: async () => {
+      const upTo = fixedSize();
+      const now = reader.size();
+      return reader
+        .checkpoints()
+        .filter((c) => c.size <= upTo || c.size > now)
+        .map((c) => c.note);
+    },
+    workerReader: { kind: 'sqlite', path },
+    close: () => reader.close(),
   };
 }
 

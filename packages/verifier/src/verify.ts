@@ -122,6 +122,12 @@ export interface VerifyOptions {
   /** The former name of `threads` (used when `threads` is not given). */
   signatureThreads?: number;
   /**
+   * The calling thread also decodes a share of the chunks between its replays (with at least
+   * one worker thread). Default: true when `threads` is left to its default, which is then
+   * one worker fewer than the available parallelism (at least one); else false.
+   */
+  shareDecoding?: boolean;
+  /**
    * Use the fast leaf decoder (default true). false sends every leaf through the reference
    * decoder and checks on the calling thread: the same verdicts, several times slower; a
    * cross-check of the fast path.
@@ -352,6 +358,9 @@ function sameKey(a: Uint8Array, at: number, b: Uint8Array): boolean {
   for (let i = 0; i < 32; i++) if (a[at + i] !== b[i]) return false;
   return b.length === 32;
 }
+
+/** The row of a leaf a worker read: its store columns were checked there. */
+const NO_ROW: SourceLeaf = { leaf: new Uint8Array(0) };
 
 /** 0x00 || leaf: the input of its RFC 9162 leaf hash. */
 function prefixed(leaf: Uint8Array): Uint8Array {
@@ -623,20 +632,42 @@ async function run(
   /**
    * Signatures a decoder checked with another key than the one in force at the chunk's
    * start (a key added after the chunk was sent): checked again, in parallel, with that key.
+   * `getRows` gives the chunk's rows; when they are a second read (the worker read its
+   * own), a leaf whose bytes differ from the worker's is not rechecked (it then takes the
+   * reference path, on the second read, for its checks and its tree hash alike).
    */
-  const recheck = async (rows: readonly SourceLeaf[], out: ChunkOutput) => {
-    const checks: SignatureCheck[] = [];
-    const at: number[] = [];
+  const recheck = async (
+    getRows: () => Promise<readonly SourceLeaf[]>,
+    out: ChunkOutput,
+    secondRead: boolean,
+  ) => {
+    const wanted: number[] = [];
     for (let k = 0; k < out.count; k++) {
       if (out.status[k] !== STATUS_FAST) continue;
       const o = STRINGS_PER_LEAF * k;
       const ks = registry.key(out.strings[o + 4]!);
       if (ks === undefined || ks.revokedAt !== undefined || ks.org !== out.strings[o + 3]) continue;
       if (out.sig[k] !== SIG_NONE && sameKey(out.sigKeys, 32 * k, ks.verifier.publicKey)) continue;
+      wanted.push(k);
+    }
+    if (wanted.length === 0) return undefined;
+    const rows = await getRows();
+    const checks: SignatureCheck[] = [];
+    const at: number[] = [];
+    for (const k of wanted) {
+      const leaf = rows[k]?.leaf;
+      if (leaf === undefined) continue;
+      if (
+        secondRead &&
+        leafHashOfPrefixed(prefixed(leaf)) !==
+          Buffer.from(out.leafHashes.buffer, out.leafHashes.byteOffset + 32 * k, 32).toString('latin1')
+      )
+        continue;
+      const o = STRINGS_PER_LEAF * k;
       checks.push({
-        publicKey: ks.verifier.publicKey,
+        publicKey: registry.key(out.strings[o + 4]!)!.verifier.publicKey,
         digest: fromHex(out.strings[o]!),
-        signature: leafSignature(rows[k]!.leaf),
+        signature: leafSignature(leaf),
       });
       at.push(k);
     }
@@ -651,26 +682,45 @@ async function run(
   };
 
   const fastPath = options.fastPath ?? true;
+  // By default (logs of AUTO_THREADS_MIN_LEAVES or more), one worker fewer than the cores
+  // and this thread decodes a share of the chunks between its replays: a worker costs
+  // ~0.3-0.6 s of CPU to start, and this thread would otherwise mostly wait.
+  const auto =
+    fastPath && options.threads === undefined && options.signatureThreads === undefined
+      ? n >= AUTO_THREADS_MIN_LEAVES
+      : false;
   const threads = !fastPath
     ? 0
-    : (options.threads ??
-      options.signatureThreads ??
-      (n >= AUTO_THREADS_MIN_LEAVES ? availableParallelism() : 0));
+    : auto
+      ? Math.max(1, availableParallelism() - 1)
+      : (options.threads ?? options.signatureThreads ?? 0);
   const decoders = fastPath
     ? new Decoders({ threads, fingerprintKey: known.fingerprinter.key, checkSignatures })
     : undefined;
+  /**
+   * The share of chunks this thread decodes itself (shareDecoding): what balances its replay
+   * (~4 µs per event) against the decoding (~25 µs per event; ~200 µs with signatures)
+   * across itself and the workers.
+   */
+  const share = threads > 0 && (options.shareDecoding ?? auto);
+  const hereShare = share ? Math.max(0, (1 - threads * (checkSignatures ? 0.02 : 0.16)) / (threads + 1)) : 0;
+  let dispatched = 0;
   try {
     // A pipeline: up to three chunks per worker are read and being decoded while the
-    // calling thread replays the oldest one, in position order.
+    // calling thread replays the oldest one, in position order. When the source lets
+    // workers read the leaves themselves (sqliteSource), they do, and this thread reads a
+    // chunk only if one of its leaves needs the reference path.
     interface Queued {
       from: number;
       to: number;
-      rows: readonly SourceLeaf[];
+      /** The rows, when this thread read them. */
+      rows: readonly SourceLeaf[] | undefined;
       output: Promise<ChunkOutput> | undefined;
       readError?: unknown;
     }
     const queue: Queued[] = [];
-    const depth = threads === 0 ? 1 : 3 * threads;
+    const depth = threads === 0 ? 1 : 3 * threads + (hereShare > 0 ? 3 : 0);
+    const workerReader = decoders !== undefined && decoders.threads > 0 ? source.workerReader : undefined;
     let nextFrom = 0;
     let ended = false;
     const fill = async () => {
@@ -678,6 +728,26 @@ async function run(
         const from = nextFrom;
         const to = Math.min(n, from + chunkSize);
         nextFrom = to;
+        // This thread's turn (shareDecoding): read and decode the chunk here, now.
+        const here = Math.floor((dispatched + 1) * hereShare) > Math.floor(dispatched * hereShare);
+        dispatched++;
+        if (workerReader !== undefined && !here) {
+          const q: Queued = { from, to, rows: undefined, output: undefined };
+          q.output = decoders!.decodeRange(from, to, workerReader, keyHints).catch(async () => {
+            // The worker could not read or decode them: read and decode them here (a read
+            // error is reported when the replay reaches this chunk, as below).
+            const rows = (await source.leaves(from, to)).slice(0, to - from);
+            q.rows = rows;
+            return decoders!.decodeHere(
+              from,
+              rows.map((r) => r.leaf),
+              keyHints,
+            );
+          });
+          q.output.catch(() => undefined);
+          queue.push(q);
+          continue;
+        }
         let rows: readonly SourceLeaf[];
         try {
           rows = (await source.leaves(from, to)).slice(0, to - from);
@@ -688,11 +758,10 @@ async function run(
           return;
         }
         if (rows.length < to - from) ended = true;
-        const output = decoders?.decode(
-          from,
-          rows.map((r) => r.leaf),
-          keyHints,
-        );
+        const leaves = rows.map((r) => r.leaf);
+        const output = here
+          ? new Promise<ChunkOutput>((resolve) => resolve(decoders!.decodeHere(from, leaves, keyHints)))
+          : decoders?.decode(from, leaves, keyHints);
         // Awaited in turn; a failure before then must not count as unhandled.
         output?.catch(() => undefined);
         queue.push({ from, to, rows, output });
@@ -705,27 +774,42 @@ async function run(
       const chunk = queue.shift();
       if (chunk === undefined) break;
       if (chunk.readError !== undefined) throw chunk.readError;
-      const { from, to, rows } = chunk;
+      const { from, to } = chunk;
       const out = await chunk.output;
+      // Rows a worker read itself (and made the row checks on) are read here again only
+      // when a leaf needs the reference path; that leaf is then checked and hashed into
+      // the tree from this second read.
+      let rows = chunk.rows;
+      const workerRead = rows === undefined;
+      const count = rows === undefined ? out!.count : rows.length;
+      const getRows = async (): Promise<readonly SourceLeaf[]> =>
+        (rows ??= (await source.leaves(from, to)).slice(0, to - from));
       const leafHashes =
         out && Buffer.from(out.leafHashes.buffer, out.leafHashes.byteOffset, out.leafHashes.byteLength);
-      const pre = out && checkSignatures && threads > 0 ? await recheck(rows, out) : undefined;
-      for (let k = 0; k < rows.length; k++) {
+      const pre = out && checkSignatures && threads > 0 ? await recheck(getRows, out, workerRead) : undefined;
+      for (let k = 0; k < count; k++) {
         const pos = from + k;
-        const row = rows[k]!;
-        if (out === undefined || !fastStep(pos, row, out, k, pre))
+        if (out !== undefined && fastStep(pos, workerRead ? NO_ROW : rows![k]!, out, k, pre)) {
+          range.appendLeaf(leafHashes!.toString('latin1', 32 * k, 32 * k + 32));
+        } else if (workerRead) {
+          const row = (await getRows())[k];
+          if (row === undefined)
+            fail('LEAF_MISSING', pos, `the log claims ${n} leaves; leaf ${pos} is missing on a second read`);
           verifyOne(pos, decodeItem(row), new Map(), k);
-        range.appendLeaf(
-          out ? leafHashes!.toString('latin1', 32 * k, 32 * k + 32) : leafHashOfPrefixed(prefixed(row.leaf)),
-        );
+          range.appendLeaf(leafHashOfPrefixed(prefixed(row.leaf)));
+        } else {
+          const row = rows![k]!;
+          verifyOne(pos, decodeItem(row), new Map(), k);
+          range.appendLeaf(
+            out
+              ? leafHashes!.toString('latin1', 32 * k, 32 * k + 32)
+              : leafHashOfPrefixed(prefixed(row.leaf)),
+          );
+        }
         advance(pos + 1);
       }
-      if (rows.length < to - from) {
-        fail(
-          'LEAF_MISSING',
-          from + rows.length,
-          `the log claims ${n} leaves; leaf ${from + rows.length} is missing`,
-        );
+      if (count < to - from) {
+        fail('LEAF_MISSING', from + count, `the log claims ${n} leaves; leaf ${from + count} is missing`);
       }
       options.onProgress?.(to, n);
     }

@@ -16,3 +16,4 @@ export {
   type CompiledCanonical,
   type CanonicalPlanReport,
 } from './fast-canonical.ts';
+export { compileAcceptor, type Acceptor, type AcceptorReport } from './fast-validate.ts';

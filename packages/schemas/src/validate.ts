@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { SchemaError, type SchemaIssue } from './errors.ts';
 import { event, type Event } from './events.ts';
 import { canonicalEventText } from './fast-canonical.ts';
+import { compileAcceptor, type Acceptor } from './fast-validate.ts';
 import { GENESIS_PREV, OPERATOR_ORG, ownerOf } from './ids.ts';
 import { LIMITS, timeToMillis } from './primitives.ts';
 
@@ -59,6 +60,10 @@ function checkSize(canonical: string): number {
   return size;
 }
 
+let acceptor: Acceptor | undefined;
+/** Compiled on first use (not at import: most importers never validate). */
+const eventAcceptor = (): Acceptor => (acceptor ??= compileAcceptor(event));
+
 /**
  * Validates `value` as a v1 event. Returns the typed event with its canonical text, or
  * throws SchemaError: SCHEMA_INVALID (with every issue), EVENT_TOO_LARGE, EXT_TOO_LARGE,
@@ -69,15 +74,24 @@ export function validateEvent(value: unknown, options: ValidateOptions = {}): Va
   // schema, which gives exactly `canonicalize(value)`. The codes keep their precedence
   // (what canonical JSON cannot express, then the size, then the schema): when the schema
   // refuses, the generic serializer decides whether the value was canonicalizable at all.
-  const parsed = event.safeParse(value);
-  if (!parsed.success) {
-    checkSize(canonicalOrRefuse(() => canonicalize(value)));
-    const issues = fromZod(parsed.error);
-    throw new SchemaError('SCHEMA_INVALID', describe(issues), issues);
+  // The acceptor compiled from the same schema answers "zod accepts it" several times faster
+  // (fast-validate.ts: one-sided, property-tested against zod); only what it does not accept
+  // goes to zod, which gives the verdict and the issues. The schemas are strict and never
+  // transform, so an accepted value is what zod would return (up to the copy).
+  let e: Event;
+  if (eventAcceptor().accepts(value)) {
+    e = value as Event;
+  } else {
+    const parsed = event.safeParse(value);
+    if (!parsed.success) {
+      checkSize(canonicalOrRefuse(() => canonicalize(value)));
+      const issues = fromZod(parsed.error);
+      throw new SchemaError('SCHEMA_INVALID', describe(issues), issues);
+    }
+    e = parsed.data;
   }
   const canonical = canonicalOrRefuse(() => canonicalEventText(value as Event));
   const size = checkSize(canonical);
-  const e = parsed.data;
   if (e.ext !== undefined) {
     const extSize = Buffer.byteLength(canonicalize(e.ext), 'utf8');
     if (extSize > LIMITS.maxExtBytes) {

@@ -21,12 +21,12 @@
 // directions on mutated leaves.
 import {
   canonicalEventText,
+  compileAcceptor,
   crossFieldIssues,
   event as eventSchema,
   LIMITS,
   type Event,
 } from '@civic-ledger/schemas';
-import { compileAcceptor } from './fast-validate.ts';
 
 const acceptor = compileAcceptor(eventSchema);
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -20,7 +20,7 @@
 //   that is never more lenient (`FASTER`), with the schema's own as the last word.
 // Property tests (fast-validate.test.ts) compare it with zod on the demo city's events and
 // on random mutations of them.
-import { isRfc3339Utc } from '@civic-ledger/schemas';
+import { isRfc3339Utc } from './primitives.ts';
 
 /** The zod 4 internals the compiler reads; everything else is opaque. */
 interface Internals {

@@ -10,7 +10,7 @@ import {
   list,
   eventHash,
   timestamp,
-} from '@civic-ledger/schemas';
+} from './index.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileAcceptor, fastRfc3339Utc, hexPattern } from './fast-validate.ts';

@@ -11,6 +11,7 @@ export {
 } from './app.ts';
 export { ApiError, statusOf, type ApiErrorCode, type HttpErrorCode } from './errors.ts';
 export { Metrics } from './metrics.ts';
+export { WitnessMetrics } from './witness-metrics.ts';
 export { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
 export { ledgerPublishers, registerNotifications } from './notifications.ts';
 export * as apiSchemas from './schemas.ts';

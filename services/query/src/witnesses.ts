@@ -88,6 +88,7 @@ export function registerPublishedWitnessRoute(
   r: ZodRouter,
   o: { policy: Policy; latest: () => Promise<{ size: number; note: string } | undefined> },
 ): void {
+  let last: { note: string; body: PublishedWitnesses } | undefined;
   r.get(
     '/v1/checkpoints/latest/witnesses',
     {
@@ -100,7 +101,10 @@ export function registerPublishedWitnessRoute(
     async () => {
       const latest = await o.latest();
       if (latest === undefined) throw new ApiError('NOT_FOUND', 'the log has no checkpoint yet');
-      return publishedWitnesses(o.policy, latest.note);
+      // A public route: check each stored checkpoint's signatures once, not on every request.
+      if (last?.note !== latest.note)
+        last = { note: latest.note, body: publishedWitnesses(o.policy, latest.note) };
+      return last.body;
     },
   );
 }

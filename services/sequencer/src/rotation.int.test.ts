@@ -7,43 +7,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { KafkaBus } from '@civic-ledger/bus-kafka';
 import { formatVerifierKey, generateSigningKey, writeSigningKeyFile } from '@civic-ledger/crypto';
-import { decodeSubmission } from '@civic-ledger/events';
-import {
-  bootstrapEvents,
-  registerOrg,
-  TestEmitter,
-  type TestSubmission,
-} from '@civic-ledger/ledger-core/testing';
-import { pipelineSubjects, submissionMessage } from '@civic-ledger/pipeline';
+import { bootstrapEvents, registerOrg, TestEmitter } from '@civic-ledger/ledger-core/testing';
 import { openCheckpoint, verifierFromKeyText } from '@civic-ledger/signed-note';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
-import { findService } from '@civic-ledger/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadSequencerConfig } from './config.ts';
+import {
+  kafka,
+  kafkaSubmitter,
+  mongodb,
+  nats,
+  sequencerEnv,
+  storedCheckpointCovering,
+} from './test-harness.ts';
 import { startSequencer, type RunningSequencer } from './server.ts';
-
-const [mongodb, kafka, nats] = await Promise.all([
-  findService('mongodb'),
-  findService('kafka'),
-  findService('nats'),
-]);
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe.skipIf(!mongodb || !kafka || !nats)(
   'sequencer log key rotation on real Kafka, NATS and MongoDB',
@@ -78,16 +61,8 @@ describe.skipIf(!mongodb || !kafka || !nats)(
           : false;
         const s = await startSequencer(
           loadSequencerConfig({
-            CIVIC_LEDGER_MONGODB_URL: mongodb,
-            CIVIC_LEDGER_MONGODB_DATABASE: database,
-            CIVIC_LEDGER_KAFKA_BROKERS: kafka,
-            CIVIC_LEDGER_NATS_URL: nats,
-            CIVIC_LEDGER_NAMESPACE: namespace,
-            CIVIC_LEDGER_ORIGIN: origin,
-            CIVIC_LEDGER_OPERATOR_KEY: operator.verifierKey,
+            ...sequencerEnv({ database, namespace, origin, operatorKey: operator.verifierKey }),
             CIVIC_LEDGER_CHECKPOINT_MAX_DELAY_MS: '100',
-            CIVIC_LEDGER_KAFKA_SESSION_TIMEOUT_MS: '6000',
-            CIVIC_LEDGER_PORT: '0',
             ...keys,
           }),
           { logger },
@@ -96,24 +71,10 @@ describe.skipIf(!mongodb || !kafka || !nats)(
       };
       const reader = await MongoStore.connect(mongodb!, database);
       cleanup.push(() => reader.close());
-      const producer = await KafkaBus.connect({ brokers: kafka!.split(','), clientId: `test-${id}` });
-      cleanup.push(() => producer.close());
-      const subjects = pipelineSubjects(namespace);
-      const submit = async (events: readonly TestSubmission[]) => {
-        for (const e of events) {
-          const m = submissionMessage(decodeSubmission(e), 'kafka');
-          await producer.publish(subjects.submissions, m.data, {
-            key: m.key,
-            partitionKey: m.partitionKey,
-            headers: m.headers,
-          });
-        }
-      };
-      const checkpointCovering = (size: number) =>
-        waitFor(`a stored checkpoint of size ${size}`, async () => {
-          const c = await reader.latestCheckpoint();
-          return c !== undefined && c.size >= size ? c : undefined;
-        });
+      const submitter = await kafkaSubmitter(namespace, `test-${id}`);
+      cleanup.push(() => submitter.close());
+      const submit = submitter.submit;
+      const checkpointCovering = (size: number) => storedCheckpointCovering(reader, size);
 
       // 1) Key A alone.
       const first = await start({ CIVIC_LEDGER_LOG_KEY_FILE: join(dir, 'a.key') });

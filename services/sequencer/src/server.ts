@@ -5,7 +5,13 @@
 import { formatVerifierKey, readSigningKeyFile, type SigningKey } from '@civic-ledger/crypto';
 import { KafkaBus } from '@civic-ledger/bus-kafka';
 import { NatsBus } from '@civic-ledger/bus-nats';
-import { buildApp, ledgerPublishers, type LogAccess, type StandaloneApp } from '@civic-ledger/ledger-http';
+import {
+  buildApp,
+  ledgerPublishers,
+  WitnessMetrics,
+  type LogAccess,
+  type StandaloneApp,
+} from '@civic-ledger/ledger-http';
 import {
   checkLedgerPolicy,
   localOwner,
@@ -18,7 +24,7 @@ import { ed25519Signer } from '@civic-ledger/signed-note';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
 import type { FastifyServerOptions } from 'fastify';
 import type { SequencerConfig } from './config.ts';
-import { registerWitnessRoute, WitnessMetrics, witnessReadiness } from './witnesses.ts';
+import { registerWitnessRoute, witnessReadiness } from './witnesses.ts';
 
 export interface RunningSequencer extends StandaloneApp {
   url: string;
@@ -147,7 +153,7 @@ export async function startSequencer(
     if (witnessing) {
       const render = metrics.render.bind(metrics);
       metrics.render = (gauges) =>
-        render(gauges) + witnessMetrics.render(current.node?.ledger?.witnessStatus());
+        render(gauges) + witnessMetrics.render(current.node?.ledger?.witnessStatus(), checkpointWithinMs);
     }
     const node = (current.node = new SequencerNode({
       store,

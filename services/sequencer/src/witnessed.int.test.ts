@@ -7,47 +7,29 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KafkaBus } from '@civic-ledger/bus-kafka';
 import { formatVerifierKey, generateSigningKey, writeSigningKeyFile } from '@civic-ledger/crypto';
-import { decodeSubmission } from '@civic-ledger/events';
-import {
-  addKey,
-  bootstrapEvents,
-  registerOrg,
-  TestEmitter,
-  type TestSubmission,
-} from '@civic-ledger/ledger-core/testing';
-import { pipelineSubjects, submissionMessage } from '@civic-ledger/pipeline';
+import { addKey, bootstrapEvents, registerOrg, TestEmitter } from '@civic-ledger/ledger-core/testing';
 import type { CheckpointRecord } from '@civic-ledger/storage';
 import { MongoStore } from '@civic-ledger/storage-mongodb';
-import { findService } from '@civic-ledger/test-services';
 import { checkQuorum, parsePolicy, requireQuorum } from '@civic-ledger/witness';
 import { startWitness, type RunningWitness } from '@civic-ledger/witness-service';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadSequencerConfig } from './config.ts';
+import {
+  kafka,
+  kafkaSubmitter,
+  mongodb,
+  nats,
+  sequencerEnv,
+  storedCheckpointCovering,
+} from './test-harness.ts';
 import { startSequencer } from './server.ts';
 import type { SequencerWitnessStatus } from './witnesses.ts';
-
-const [mongodb, kafka, nats] = await Promise.all([
-  findService('mongodb'),
-  findService('kafka'),
-  findService('nats'),
-]);
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe.skipIf(!mongodb || !kafka || !nats)(
   'sequencer with witnesses on real Kafka, NATS and MongoDB',
@@ -94,19 +76,11 @@ describe.skipIf(!mongodb || !kafka || !nats)(
       const operator = new TestEmitter('ledger');
       const sequencer = await startSequencer(
         loadSequencerConfig({
-          CIVIC_LEDGER_MONGODB_URL: mongodb,
-          CIVIC_LEDGER_MONGODB_DATABASE: database,
-          CIVIC_LEDGER_KAFKA_BROKERS: kafka,
-          CIVIC_LEDGER_NATS_URL: nats,
-          CIVIC_LEDGER_NAMESPACE: namespace,
-          CIVIC_LEDGER_ORIGIN: origin,
+          ...sequencerEnv({ database, namespace, origin, operatorKey: operator.verifierKey }),
           CIVIC_LEDGER_LOG_KEY_FILE: join(dir, 'log.key'),
-          CIVIC_LEDGER_OPERATOR_KEY: operator.verifierKey,
           CIVIC_LEDGER_WITNESS_POLICY_FILE: join(dir, 'policy.txt'),
           CIVIC_LEDGER_CHECKPOINT_INTERVAL_MS: '100',
           CIVIC_LEDGER_WITNESS_TIMEOUT_MS: '1000',
-          CIVIC_LEDGER_KAFKA_SESSION_TIMEOUT_MS: '6000',
-          CIVIC_LEDGER_PORT: '0',
         }),
         { logger: false },
       );
@@ -114,25 +88,10 @@ describe.skipIf(!mongodb || !kafka || !nats)(
       // What the query service reads: the same database through its own connection.
       const reader = await MongoStore.connect(mongodb!, database);
       cleanup.push(() => reader.close());
-      const producer = await KafkaBus.connect({ brokers: kafka!.split(','), clientId: `test-${id}` });
-      cleanup.push(() => producer.close());
-      const subjects = pipelineSubjects(namespace);
-      const submit = async (events: readonly TestSubmission[]) => {
-        // One at a time, in order: the operator's chain is one partition key.
-        for (const e of events) {
-          const m = submissionMessage(decodeSubmission(e), 'kafka');
-          await producer.publish(subjects.submissions, m.data, {
-            key: m.key,
-            partitionKey: m.partitionKey,
-            headers: m.headers,
-          });
-        }
-      };
-      const checkpointCovering = (size: number) =>
-        waitFor(`a stored checkpoint of size ${size}`, async () => {
-          const c = await reader.latestCheckpoint();
-          return c !== undefined && c.size >= size ? c : undefined;
-        });
+      const submitter = await kafkaSubmitter(namespace, `test-${id}`);
+      cleanup.push(() => submitter.close());
+      const submit = submitter.submit;
+      const checkpointCovering = (size: number) => storedCheckpointCovering(reader, size);
       /** Every stored checkpoint: the log's signature and cosignatures the quorum accepts. */
       const expectAllCosigned = async (upTo: number): Promise<CheckpointRecord[]> => {
         const all = await reader.listCheckpoints(0, upTo);

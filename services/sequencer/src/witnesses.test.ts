@@ -2,7 +2,7 @@
 // standby, without one; the readiness line; the metrics text.
 import type { WitnessingStatus, WitnessRound } from '@civic-ledger/ledger-core';
 import { describe, expect, it } from 'vitest';
-import { sequencerWitnessStatus, WitnessMetrics, witnessReadiness, type WitnessView } from './witnesses.ts';
+import { sequencerWitnessStatus, witnessReadiness, type WitnessView } from './witnesses.ts';
 
 const view = (role: string, status: WitnessingStatus | undefined): WitnessView => ({
   role: () => role,
@@ -90,17 +90,5 @@ describe('sequencer witness status', () => {
     expect(witnessReadiness(s, 'oversight')).toMatch(
       /^no quorum since 2026-11-02T08:00:00\.000Z: checkpoints are not stored until .*oversight/,
     );
-  });
-
-  it('counts rounds by outcome and shows the quorum gauge', () => {
-    const m = new WitnessMetrics();
-    m.observe(round(true));
-    m.observe(round(false));
-    m.observe(round(false));
-    const text = m.render(status(round(false)));
-    expect(text).toContain('civic_ledger_witness_rounds_total{outcome="no_quorum"} 2');
-    expect(text).toContain('civic_ledger_witness_rounds_total{outcome="published"} 1');
-    expect(text).toContain('civic_ledger_witness_quorum 0');
-    expect(m.render(status(round(true)))).toContain('civic_ledger_witness_published_size 7');
   });
 });

@@ -1,7 +1,8 @@
 // What the sequencer says about its witnesses on the operations endpoint: the status route
 // (the same body as the standalone service's, plus this process's role: only the writer asks
-// witnesses, a standby has no rounds), the readiness line and a few Prometheus metrics.
-import { describeShortfall, type WitnessRound, type WitnessingStatus } from '@civic-ledger/ledger-core';
+// witnesses, a standby has no rounds) and the readiness line. Metrics: ledger-http's
+// WitnessMetrics, as in the standalone service.
+import { describeShortfall, type WitnessingStatus } from '@civic-ledger/ledger-core';
 import { apiSchemas, type ZodRouter } from '@civic-ledger/ledger-http';
 import { z } from 'zod';
 
@@ -125,38 +126,4 @@ export function witnessReadiness(status: WitnessingStatus | undefined, quorum: s
   return latest.quorum
     ? `quorum ${quorum} held at size ${latest.size} (${latest.signed.join(', ')})`
     : `no quorum since ${iso(status?.failingSince)}: checkpoints are not stored until ${describeShortfall(latest.shortfall)} is met`;
-}
-
-/** Counts rounds by outcome; renders them and gauges read from the status. */
-export class WitnessMetrics {
-  readonly #rounds = new Map<string, number>();
-
-  observe(round: WitnessRound): void {
-    const outcome =
-      round.kind === 'catch-up'
-        ? 'catch_up'
-        : round.published
-          ? 'published'
-          : round.quorum
-            ? 'store_failed'
-            : 'no_quorum';
-    this.#rounds.set(outcome, (this.#rounds.get(outcome) ?? 0) + 1);
-  }
-
-  render(status: WitnessingStatus | undefined): string {
-    const out = [
-      '# HELP civic_ledger_witness_rounds_total Witness rounds by outcome (this process, while writer).',
-      '# TYPE civic_ledger_witness_rounds_total counter',
-      ...[...this.#rounds]
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([o, n]) => `civic_ledger_witness_rounds_total{outcome="${o}"} ${n}`),
-      '# HELP civic_ledger_witness_quorum 1 when the latest checkpoint round reached the quorum.',
-      '# TYPE civic_ledger_witness_quorum gauge',
-      `civic_ledger_witness_quorum ${status?.latest && !status.latest.quorum ? 0 : 1}`,
-      '# HELP civic_ledger_witness_published_size Tree size of the latest cosigned checkpoint.',
-      '# TYPE civic_ledger_witness_published_size gauge',
-      `civic_ledger_witness_published_size ${status?.published?.size ?? 0}`,
-    ];
-    return `${out.join('\n')}\n`;
-  }
 }

@@ -23,8 +23,8 @@ export {
   type SignedReceipt,
   type UnsignedReceipt,
 } from '@civic-ledger/receipts';
+export { WitnessMetrics } from '@civic-ledger/ledger-http';
 export {
-  WitnessMetrics,
   registerWitnessRoutes,
   witnessReadiness,
   witnessStatusBody,

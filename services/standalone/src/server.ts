@@ -27,6 +27,7 @@ import {
   buildApp,
   ledgerPublishers,
   storeOrgRole,
+  WitnessMetrics,
   type LogAccess,
   type StandaloneApp,
 } from '@civic-ledger/ledger-http';
@@ -41,13 +42,7 @@ import { signReceipt } from '@civic-ledger/receipts';
 import { ConfigError, loadNextLogKey } from '@civic-ledger/service-config';
 import { z } from 'zod';
 import type { ServiceConfig } from './config.ts';
-import {
-  WitnessMetrics,
-  registerWitnessRoutes,
-  roundLogger,
-  witnessReadiness,
-  type RoundLog,
-} from './witnesses.ts';
+import { registerWitnessRoutes, roundLogger, witnessReadiness, type RoundLog } from './witnesses.ts';
 
 export interface RunningService extends StandaloneApp {
   ledger: Ledger;

@@ -98,3 +98,19 @@ export function ledgerFetch(io: Io, values: { token?: string | undefined }, base
     return globalThis.fetch(input, { ...init, headers: merged });
   };
 }
+
+/** Checks an answer with the API's own schema: a malformed one is the server's fault (exit 3). */
+export function parseAnswer<S extends z.ZodType>(s: S, text: string, what: string): z.output<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new CliError('SERVER_ERROR', `the ${what} answer is not JSON`);
+  }
+  const r = s.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new CliError('SERVER_ERROR', `the ${what} answer is malformed: /${i.path.join('/')}: ${i.message}`);
+  }
+  return r.data;
+}

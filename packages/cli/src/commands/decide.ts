@@ -7,8 +7,8 @@ import { nonEmpty, urlFlag } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { EXIT } from '../errors.ts';
 import type { Io } from '../io.ts';
-import { authHeaders } from './common.ts';
-import { complianceRequest, complianceUrl, parseAnswer } from './findings.ts';
+import { authHeaders, parseAnswer } from './common.ts';
+import { complianceRequest, complianceUrl } from './findings.ts';
 
 /** Exit codes of the answer; 2 (usage) and 3 (could not ask) keep their meaning. */
 export const DECISION_EXIT = { allow: EXIT.OK, deny: EXIT.VERIFICATION_FAILED, undetermined: 4 } as const;

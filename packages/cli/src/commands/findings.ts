@@ -8,7 +8,7 @@ import { defineCommand } from '../command.ts';
 import { loadConfigFile, requireUrl } from '../config.ts';
 import { CliError, EXIT, describe } from '../errors.ts';
 import type { Io } from '../io.ts';
-import { authHeaders } from './common.ts';
+import { authHeaders, parseAnswer } from './common.ts';
 
 const HELP = `Usage: civic-ledger findings --url <url> [filters] [--json]
 
@@ -140,22 +140,6 @@ export async function complianceRequest(
     throw new CliError('USAGE', named.length ? named.join('; ') : `${error.code}: ${error.message}`);
   }
   throw new CliError('SERVER_ERROR', `HTTP ${res.status} ${error.code}: ${error.message}`);
-}
-
-/** Checks an answer with the API's own schema: a malformed one is the server's fault (exit 3). */
-export function parseAnswer<S extends z.ZodType>(s: S, text: string, what: string): z.output<S> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new CliError('SERVER_ERROR', `the ${what} answer is not JSON`);
-  }
-  const r = s.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new CliError('SERVER_ERROR', `the ${what} answer is malformed: /${i.path.join('/')}: ${i.message}`);
-  }
-  return r.data;
 }
 
 /** Columns padded to their widest cell (the last one is not padded). */

@@ -22,7 +22,7 @@ import {
   pinnedKeys,
   type PinnedKeys,
 } from '../log-keys.ts';
-import { LOG_HELP, LOG_OPTIONS, authHeaders, jsonSchema, logSchema } from './common.ts';
+import { LOG_HELP, LOG_OPTIONS, authHeaders, jsonSchema, logSchema, parseAnswer } from './common.ts';
 import { verifyBundleReport } from './verify.ts';
 
 const HELP = `Usage: civic-ledger lineage <query> --url <url> [--log-key <key> | --log-keys <file>] [flags]
@@ -252,21 +252,6 @@ function http(url: string, auth: Record<string, string> = {}): Http {
       throw new CliError('SERVER_ERROR', `HTTP ${res.status} ${body.code}: ${body.message}`);
     },
   };
-}
-
-function parseAnswer<S extends z.ZodType>(s: S, text: string, what: string): z.output<S> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new CliError('SERVER_ERROR', `the ${what} answer is not JSON`);
-  }
-  const r = s.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new CliError('SERVER_ERROR', `the ${what} answer is malformed: /${i.path.join('/')}: ${i.message}`);
-  }
-  return r.data;
 }
 
 /** Selection and filter parameters of trace, export and bundle. */

@@ -28,8 +28,10 @@ export type {
 export {
   alertNotificationSchema,
   deliver,
+  eventNotification,
   eventNotificationSchema,
   notificationSchema,
+  orgsOf,
   outboxItemSchema,
 } from './notify.ts';
 export type {

@@ -34,7 +34,8 @@ import {
 import { LedgerClient, fetchWitnessCheckpoint, type HttpOptions } from './http.ts';
 import {
   deliver,
-  type EventNotification,
+  eventNotification,
+  orgsOf,
   type OrgNotification,
   type OutboxItem,
   type WebhookOptions,
@@ -680,35 +681,13 @@ export class Monitor {
     for (const e of entries) {
       this.#remember(e.chain, e.event.seq, { hash: e.eventHash, index: e.index, prev: e.event.prev });
       this.#emit('entry', e);
-      for (const w of this.#o.orgs ?? []) {
-        const ev = e.event;
-        const about = ev.emitter === w.org || (ev.type === 'key' && ev.subjectOrg === w.org);
-        if (about) this.#notify(w, this.#eventNotification(w.org, e, t));
-      }
+      const about = orgsOf(e);
+      for (const w of this.#o.orgs ?? [])
+        if (about.includes(w.org))
+          this.#notify(w, eventNotification(this.origin, w.org, e, { size: t.size, rootHash: t.root }));
     }
     this.#emit('checkpoint', { size: t.size, rootHash: t.root, note: t.note });
     this.#save(false);
-  }
-
-  #eventNotification(org: string, e: VerifiedEntry, t: LogCheckpoint): EventNotification {
-    return {
-      kind: 'event',
-      id: `${this.origin}#${e.index}#${org}`,
-      org,
-      origin: this.origin,
-      index: e.index,
-      eventHash: e.eventHash,
-      leafHash: e.leafHash,
-      admitted: e.admitted,
-      emitter: e.event.emitter,
-      stream: e.event.stream,
-      seq: e.event.seq,
-      type: e.event.type,
-      key: e.event.key,
-      event: JSON.parse(JSON.stringify(e.event)) as Record<string, unknown>,
-      signature: e.signature,
-      checkpoint: { size: t.size, rootHash: t.root },
-    };
   }
 
   #notify(w: WatchedOrg, n: OrgNotification): void {

@@ -6,6 +6,7 @@
 // (the notification's id): a delivery may be repeated, never lost while the state is kept.
 import { z } from 'zod';
 import { alertSchema } from './alerts.ts';
+import type { VerifiedEntry } from './replay.ts';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -137,4 +138,40 @@ export async function deliver(
     if (k + 1 < attempts) await sleep(wait);
   }
   return last;
+}
+
+/** The organizations an entry is about: its emitter, and the subject of a key event. */
+export function orgsOf(entry: VerifiedEntry): string[] {
+  const e = entry.event as { emitter: string; type: string; subjectOrg?: unknown };
+  const orgs = [e.emitter];
+  if (e.type === 'key' && typeof e.subjectOrg === 'string' && e.subjectOrg !== e.emitter)
+    orgs.push(e.subjectOrg);
+  return orgs;
+}
+
+/** The notification of `entry` for `org`, as the monitor library delivers to a webhook. */
+export function eventNotification(
+  origin: string,
+  org: string,
+  e: VerifiedEntry,
+  checkpoint: { size: number; rootHash: string },
+): EventNotification {
+  return {
+    kind: 'event',
+    id: `${origin}#${e.index}#${org}`,
+    org,
+    origin,
+    index: e.index,
+    eventHash: e.eventHash,
+    leafHash: e.leafHash,
+    admitted: e.admitted,
+    emitter: e.event.emitter,
+    stream: e.event.stream,
+    seq: e.event.seq,
+    type: e.event.type,
+    key: e.event.key,
+    event: JSON.parse(JSON.stringify(e.event)) as Record<string, unknown>,
+    signature: e.signature,
+    checkpoint,
+  };
 }

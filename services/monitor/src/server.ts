@@ -9,11 +9,12 @@ import { namespacedSubjects, SUBJECTS, type Subscription } from '@civic-ledger/b
 import { NatsBus } from '@civic-ledger/bus-nats';
 import { buildApp, type StandaloneApp, type ZodRouter } from '@civic-ledger/ledger-http';
 import {
+  eventNotification,
   loadState,
   Monitor,
+  orgsOf,
   saveState,
   type Alert,
-  type EventNotification,
   type OrgNotification,
   type PollResult,
   type VerifiedEntry,
@@ -53,41 +54,9 @@ export function monitorSubjects(namespace?: string): MonitorSubjects {
   };
 }
 
-/** The organizations an entry is about: its emitter, and the subject of a key event. */
-export function orgsOf(entry: VerifiedEntry): string[] {
-  const e = entry.event as { emitter: string; type: string; subjectOrg?: unknown };
-  const orgs = [e.emitter];
-  if (e.type === 'key' && typeof e.subjectOrg === 'string' && e.subjectOrg !== e.emitter)
-    orgs.push(e.subjectOrg);
-  return orgs;
-}
-
-/** The notification of `entry` for `org`, as the monitor library delivers to a webhook. */
-export function eventNotification(
-  origin: string,
-  org: string,
-  e: VerifiedEntry,
-  checkpoint: { size: number; rootHash: string },
-): EventNotification {
-  return {
-    kind: 'event',
-    id: `${origin}#${e.index}#${org}`,
-    org,
-    origin,
-    index: e.index,
-    eventHash: e.eventHash,
-    leafHash: e.leafHash,
-    admitted: e.admitted,
-    emitter: e.event.emitter,
-    stream: e.event.stream,
-    seq: e.event.seq,
-    type: e.event.type,
-    key: e.event.key,
-    event: JSON.parse(JSON.stringify(e.event)) as Record<string, unknown>,
-    signature: e.signature,
-    checkpoint,
-  };
-}
+// The notification format and who an entry is about are the monitor library's: the service
+// publishes on NATS exactly what the library POSTs to a webhook.
+export { eventNotification, orgsOf };
 
 const statusSchema = z.object({
   origin: z.string(),

@@ -4,6 +4,7 @@
 import { formatVerifierKey, generateSigningKey, type SigningKey } from '@civic-ledger/crypto';
 import { signEvent, type SignedEventWire } from '@civic-ledger/events';
 import { GENESIS_PREV, OPERATOR_ORG, type EventInput } from '@civic-ledger/schemas';
+import type { WitnessingStatus, WitnessRound } from './witnessing.ts';
 
 type Body = Omit<EventInput, 'v' | 'emitter' | 'stream' | 'seq' | 'prev' | 'time' | 'key'>;
 
@@ -148,3 +149,46 @@ export function bootstrapEvents(
     ),
   ];
 }
+
+/**
+ * A checkpoint round of a 2-of-3 policy named `oversight` at size 7: w1 cosigned, w2 was
+ * unreachable, and w3 cosigned too when `quorum`. For tests of what services show of rounds.
+ */
+export const testWitnessRound = (quorum: boolean): WitnessRound => ({
+  kind: 'checkpoint',
+  size: 7,
+  rootHash: 'AAAA',
+  startedAt: Date.UTC(2026, 10, 2, 8),
+  durationMs: 12,
+  witnesses: [
+    { witness: 'w1', url: 'http://127.0.0.1:1', result: 'cosigned', timestamp: 1, ms: 5 },
+    {
+      witness: 'w2',
+      url: 'http://127.0.0.1:2',
+      result: 'failed',
+      code: 'WITNESS_UNREACHABLE',
+      message: 'connection refused',
+      ms: 3,
+    },
+  ],
+  signed: quorum ? ['w1', 'w3'] : ['w1'],
+  quorum,
+  published: quorum,
+  shortfall: quorum
+    ? []
+    : [{ name: 'oversight', threshold: 2, members: ['w1', 'w2', 'w3'], holding: ['w1'] }],
+});
+
+/** The witnessing status after `latest` (published at size 7 when it reached the quorum). */
+export const testWitnessingStatus = (latest: WitnessRound): WitnessingStatus => ({
+  quorum: 'oversight',
+  intervalMs: 100,
+  timeoutMs: 500,
+  checkpointWithinMs: 1000,
+  witnesses: [],
+  published: latest.published
+    ? { size: 7, createdAt: Date.UTC(2026, 10, 2, 8), witnesses: latest.signed }
+    : null,
+  latest,
+  failingSince: latest.quorum ? null : Date.UTC(2026, 10, 2, 8),
+});

@@ -1,6 +1,7 @@
 // The witness status the operations endpoint serves, from the writer's ledger status or, on a
-// standby, without one; the readiness line; the metrics text.
-import type { WitnessingStatus, WitnessRound } from '@civic-ledger/ledger-core';
+// standby, without one; the readiness line.
+import type { WitnessingStatus } from '@civic-ledger/ledger-core';
+import { testWitnessingStatus, testWitnessRound } from '@civic-ledger/ledger-core/testing';
 import { describe, expect, it } from 'vitest';
 import { sequencerWitnessStatus, witnessReadiness, type WitnessView } from './witnesses.ts';
 
@@ -14,43 +15,8 @@ const view = (role: string, status: WitnessingStatus | undefined): WitnessView =
   treeSize: () => 7,
 });
 
-const round = (quorum: boolean): WitnessRound => ({
-  kind: 'checkpoint',
-  size: 7,
-  rootHash: 'AAAA',
-  startedAt: Date.UTC(2026, 10, 2, 8),
-  durationMs: 12,
-  witnesses: [
-    { witness: 'w1', url: 'http://127.0.0.1:1', result: 'cosigned', timestamp: 1, ms: 5 },
-    {
-      witness: 'w2',
-      url: 'http://127.0.0.1:2',
-      result: 'failed',
-      code: 'WITNESS_UNREACHABLE',
-      message: 'connection refused',
-      ms: 3,
-    },
-  ],
-  signed: quorum ? ['w1', 'w3'] : ['w1'],
-  quorum,
-  published: quorum,
-  shortfall: quorum
-    ? []
-    : [{ name: 'oversight', threshold: 2, members: ['w1', 'w2', 'w3'], holding: ['w1'] }],
-});
-
-const status = (latest: WitnessRound): WitnessingStatus => ({
-  quorum: 'oversight',
-  intervalMs: 100,
-  timeoutMs: 500,
-  checkpointWithinMs: 1000,
-  witnesses: [],
-  published: latest.published
-    ? { size: 7, createdAt: Date.UTC(2026, 10, 2, 8), witnesses: latest.signed }
-    : null,
-  latest,
-  failingSince: latest.quorum ? null : Date.UTC(2026, 10, 2, 8),
-});
+const round = testWitnessRound;
+const status = testWitnessingStatus;
 
 describe('sequencer witness status', () => {
   it('on a standby: its role, no rounds, nothing published by this process', () => {

@@ -16,7 +16,7 @@ import { Binary, MongoClient } from 'mongodb';
 import { deployment, waitReady, type Brokers } from '../distributed/support.ts';
 import { chainEvents } from './chain-events.ts';
 import { AGENCY, agencyKey, benchBootstrapEvents, benchOperatorKey } from './ledger-fixture.ts';
-import { fmt, pct, type Figure } from './lib.ts';
+import { cpuOfPid, fmt, pct, type Figure } from './lib.ts';
 
 const N = Number(process.env['BENCH_DISTRIBUTED_EVENTS'] ?? 10_000);
 const PARTITIONS = 6;
@@ -26,21 +26,8 @@ const HTTP_BATCH = 100;
 // Where the CPU goes: each process's user+system time (Linux /proc, clock ticks of 10 ms)
 // over a run, per event. On a machine with few cores the sum bounds the end-to-end rate, so
 // the figures say which stage to work on (and what rate the cores allow at all).
-const TICK_US = 10_000;
 const INFRA_RUN =
   process.env['CIVIC_LEDGER_INFRA_RUN'] ?? fileURLToPath(new URL('../../infra/local/.run/', import.meta.url));
-
-/** User+system CPU of a process, µs (undefined once it is gone). */
-function cpuOfPid(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may contain spaces): state is field 3, utime 14, stime 15.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * TICK_US;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The infra/local servers' pids (those running). */
 function infraPids(): Record<string, number> {

@@ -1,5 +1,6 @@
 // A small benchmark harness: cases run interleaved in rounds so that machine noise
 // (another process, a GC) hits every case alike; each figure is the median round.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 export interface Case {
@@ -67,4 +68,18 @@ export interface Figure {
   ratio: string;
   target: string;
   met: boolean | undefined;
+}
+
+const TICK_US = 10_000;
+
+/** User+system CPU of a process so far, µs (Linux /proc, 10 ms ticks; undefined once it is gone). */
+export function cpuOfPid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may contain spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_US;
+  } catch {
+    return undefined;
+  }
 }

@@ -120,7 +120,7 @@ export function namespacedSubjects(namespace?: string): { -readonly [K in keyof 
 export const SUBJECTS = {
   /** Signed events to append (one per message, keyed by emitter/stream). */
   submissions: 'civic-ledger.submissions',
-  /** Entries appended, after the commit (JSON AppendedEntry). */
+  /** Entries appended, after the commit (JSON: an AppendedEntry without its event). */
   appended: 'civic-ledger.appended',
   /** Signed checkpoints (JSON { size, note }). */
   checkpoint: 'civic-ledger.checkpoint',

@@ -105,6 +105,8 @@ export interface AppendedEntry extends Receipt {
   stream: string;
   seq: number;
   type: Event['type'];
+  /** The decoded event (for in-process indexes; not part of the published notification). */
+  event: Event;
 }
 
 /** What the ledger promises for an appended event. */
@@ -787,7 +789,14 @@ export class Ledger {
     };
     state.accepted.set(d.hash, receipt);
     if (this.#opts.onAppended)
-      state.appended.push({ ...receipt, emitter: e.emitter, stream: e.stream, seq: e.seq, type: e.type });
+      state.appended.push({
+        ...receipt,
+        emitter: e.emitter,
+        stream: e.stream,
+        seq: e.seq,
+        type: e.type,
+        event: e,
+      });
     return receipt;
   }
 

@@ -138,8 +138,11 @@ export function ledgerPublishers(
   return {
     onAppended: (entries) => {
       for (const e of entries) {
+        // The notification names the entry; the event itself is read from the ledger.
+        const { index, eventHash, leafHash, admitted, emitter, stream, seq, type } = e;
+        const note = { index, eventHash, leafHash, admitted, emitter, stream, seq, type };
         void bus
-          .publish(subjects.appended, encoder.encode(JSON.stringify(e)), {
+          .publish(subjects.appended, encoder.encode(JSON.stringify(note)), {
             key: `${e.emitter}/${e.stream}`,
             // Readers filter on headers without parsing every message.
             headers: { index: String(e.index), emitter: e.emitter },

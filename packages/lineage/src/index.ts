@@ -1,4 +1,10 @@
-export { LineageIndex, type AddOptions, type BuildOptions, type LeafSource } from './lineage-index.ts';
+export {
+  LineageIndex,
+  type AddOptions,
+  type AppendedEvent,
+  type BuildOptions,
+  type LeafSource,
+} from './lineage-index.ts';
 export {
   trace,
   type TraceResult,

@@ -28,6 +28,19 @@ export interface BuildOptions extends AddOptions {
 export type LeafSource = Pick<LedgerStore, 'head' | 'getLeaves'>;
 
 const decoder = new TextDecoder();
+
+/** Where an event stands in the log: what errors name and what the index keys on. */
+interface Placed {
+  index: number;
+  eventHash: string;
+}
+
+/** An event the ledger has just appended, already decoded (the ledger's append hook). */
+export interface AppendedEvent extends Placed {
+  /** Admission time, RFC 3339 UTC (the leaf's `admitted`). */
+  admitted: string;
+  event: object;
+}
 const graphs = new WeakMap<LineageIndex, Graph>();
 
 /** The index's graph, for the query functions of this package (not exported by the barrel). */
@@ -35,7 +48,7 @@ export function graphOf(index: LineageIndex): Graph {
   return graphs.get(index)!;
 }
 
-function bad(record: LeafRecord, what: string, cause?: unknown): LineageError {
+function bad(record: Placed, what: string, cause?: unknown): LineageError {
   return new LineageError(
     'LEAF_INVALID',
     `leaf ${record.index}: ${what}`,
@@ -43,13 +56,13 @@ function bad(record: LeafRecord, what: string, cause?: unknown): LineageError {
   );
 }
 
-function str(record: LeafRecord, o: Record<string, unknown>, field: string): string {
+function str(record: Placed, o: Record<string, unknown>, field: string): string {
   const v = o[field];
   if (typeof v !== 'string') throw bad(record, `event.${field} must be a string`);
   return v;
 }
 
-function strList(record: LeafRecord, o: Record<string, unknown>, field: string): string[] {
+function strList(record: Placed, o: Record<string, unknown>, field: string): string[] {
   const v = o[field];
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
     throw bad(record, `event.${field} must be a list of strings`);
@@ -57,7 +70,7 @@ function strList(record: LeafRecord, o: Record<string, unknown>, field: string):
   return v as string[];
 }
 
-function millis(record: LeafRecord, s: string, field: string): number {
+function millis(record: Placed, s: string, field: string): number {
   const ms = timeToMillis(s);
   if (!Number.isFinite(ms)) throw bad(record, `${field} must be an RFC 3339 UTC time`);
   return ms;
@@ -151,7 +164,22 @@ export class LineageIndex {
     if (leaf['index'] !== record.index) throw bad(record, 'leaf index differs from the record');
     const event = leaf['event'];
     if (typeof event !== 'object' || event === null) throw bad(record, 'has no event');
-    const e = event as Record<string, unknown>;
+    this.#addEvent(record, leaf['admitted'], event as Record<string, unknown>);
+  }
+
+  /**
+   * Indexes an event the ledger has just appended, from its decoded form (no leaf read or
+   * parse); events come in ledger order, like `add`.
+   */
+  addAppended(entry: AppendedEvent): void {
+    if (entry.index !== this.#g.size) {
+      throw new LineageError('OUT_OF_ORDER', `leaf ${entry.index} added at size ${this.#g.size}`);
+    }
+    this.#addEvent(entry, entry.admitted, entry.event as Record<string, unknown>);
+  }
+
+  #addEvent(record: Placed, admittedText: unknown, e: Record<string, unknown>): void {
+    const g = this.#g;
     const code = TYPE_CODE.get(e['type'] as string);
     if (code === undefined) {
       // Governance (register, declare, key, attest, finding): no lineage node.
@@ -163,7 +191,7 @@ export class LineageIndex {
     const emitter = str(record, e, 'emitter');
     const purpose = str(record, e, 'purpose');
     const time = millis(record, str(record, e, 'time'), 'event.time');
-    const admitted = millis(record, typeof leaf['admitted'] === 'string' ? leaf['admitted'] : '', 'admitted');
+    const admitted = millis(record, typeof admittedText === 'string' ? admittedText : '', 'admitted');
     const ds = e['dataset'] as Record<string, unknown> | undefined;
     if (typeof ds !== 'object' || ds === null) throw bad(record, 'event.dataset must be an object');
     const datasetId = str(record, ds, 'id');

@@ -7,3 +7,4 @@ export {
   type SignedReceipt,
   type UnsignedReceipt,
 } from './receipts.ts';
+export { ReceiptSigner, type ReceiptSignerOptions } from './signer.ts';

@@ -162,7 +162,7 @@ export async function startService(
       ...publishers,
       onAppended: (entries) => {
         publishers.onAppended(entries);
-        lineage?.notify();
+        lineage?.appended(entries);
         compliance?.notify();
       },
     });

@@ -13,6 +13,10 @@ const self = realpathSync(fileURLToPath(import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= MIN_NODE_MAJOR) {
+  // Compiled modules (and their stripped types) are cached on disk across runs: a run
+  // starts faster, and so do the verifier's worker threads (each loads the decoder).
+  // NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+  (await import('node:module')).enableCompileCache?.();
   await import('../src/main.ts');
 } else {
   const root = join(dirname(self), '..', '..', '..');

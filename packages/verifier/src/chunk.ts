@@ -169,6 +169,12 @@ export class ChunkDecoder {
     const own = Buffer.alloc(32 * n);
     const inputs: string[] = [];
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Signatures are checked after the chunk is decoded, in one run: interleaved with the
+    // decoding, each verification found Ed25519's tables evicted from the caches by it
+    // (measured with one worker: ~12 % more CPU per event). The key is the one in force when
+    // the leaf was decoded.
+    const toVerify: number[] = [];
+    const toVerifyKey: KeyObject[] = [];
 
     for (let k = 0; k < n; k++) {
       const start = offsets[k]!;
@@ -216,20 +222,23 @@ export class ChunkDecoder {
       if (this.#checkSignatures) {
         const key = this.#keys.get(e.key);
         if (key !== undefined) {
-          this.#message.write(digest, this.#contextLength, 32, 'latin1');
-          const signature = Buffer.from(
-            buf.toString('latin1', leaf.signatureStart, leaf.signatureStart + 88),
-            'base64',
-          );
-          sig[k] =
-            signature.length === 64 && nodeVerify(null, this.#message, key.keyObject, signature)
-              ? SIG_VALID
-              : SIG_INVALID;
+          toVerify.push(k, leaf.signatureStart);
+          toVerifyKey.push(key.keyObject);
           sigKeys.set(key.raw, 32 * k);
         }
       }
     }
     inputStart[n] = inputs.length;
+    for (let j = 0; j < toVerifyKey.length; j++) {
+      const k = toVerify[2 * j]!;
+      const at = toVerify[2 * j + 1]!;
+      own.copy(this.#message, this.#contextLength, 32 * k, 32 * k + 32);
+      const signature = Buffer.from(buf.toString('latin1', at, at + 88), 'base64');
+      sig[k] =
+        signature.length === 64 && nodeVerify(null, this.#message, toVerifyKey[j]!, signature)
+          ? SIG_VALID
+          : SIG_INVALID;
+    }
 
     const fps = new Uint32Array(2 * n);
     this.#fingerprinter.batch(own, n, fps);

@@ -59,6 +59,8 @@ export class Decoders {
   readonly #cursor: number[];
   #nextId = 1;
   #next = 0;
+  /** Jobs posted to each worker and not answered yet. */
+  #outstanding: number[] = [];
   #failure: Error | undefined;
   readonly #options: { fingerprintKey: Uint8Array; checkSignatures: boolean; context: Uint8Array };
   /** Decodes on the calling thread what a failed worker could not (and all after it). */
@@ -84,7 +86,9 @@ export class Decoders {
             });
       w.unref();
       type Posted = Omit<ChunkOutput, 'strings'> & { text: string };
+      const index = this.#workers.length;
       w.on('message', (m: { id: number; output?: Posted; results?: Uint8Array; error?: string }) => {
+        this.#outstanding[index]!--;
         const p = this.#pending.get(m.id);
         this.#pending.delete(m.id);
         if (m.error !== undefined) p?.reject(new Error(`verifier worker: ${m.error}`));
@@ -102,6 +106,7 @@ export class Decoders {
         if (code !== 0) this.#fail(new Error(`verifier worker exited with code ${code}`));
       });
       this.#workers.push(w);
+      this.#outstanding.push(0);
     }
     this.#cursor = new Array<number>(Math.max(1, threads)).fill(0);
   }
@@ -116,18 +121,36 @@ export class Decoders {
     return this.#workers.length;
   }
 
-  #post<T>(worker: Worker, message: object, transfer: ArrayBuffer[]): Promise<T> {
+  #post<T>(d: number, message: object, transfer: ArrayBuffer[]): Promise<T> {
     if (this.#failure) return Promise.reject(this.#failure);
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: never) => void, reject });
-      worker.postMessage({ id, ...message }, transfer);
+      this.#outstanding[d]!++;
+      this.#workers[d]!.postMessage({ id, ...message }, transfer);
     });
+  }
+
+  /**
+   * The worker for the next chunk: the one with the fewest jobs outstanding (the first in
+   * turn among equals). Chunks differ in cost (signatures, key events), and the replay
+   * takes them in order: a worker given chunks in strict turn would wait idle behind a
+   * slower one's queue.
+   */
+  #pick(): number {
+    const k = this.#workers.length;
+    let best = this.#next % k;
+    for (let i = 1; i < k; i++) {
+      const d = (this.#next + i) % k;
+      if (this.#outstanding[d]! < this.#outstanding[best]!) best = d;
+    }
+    this.#next = best + 1;
+    return best;
   }
 
   /** Decodes the leaves at positions from, from + 1, ... on the next decoder in turn. */
   decode(from: number, leaves: readonly Uint8Array[], hints: readonly KeyHint[]): Promise<ChunkOutput> {
-    const d = this.#workers.length === 0 ? 0 : this.#next++ % this.#workers.length;
+    const d = this.#workers.length === 0 ? 0 : this.#pick();
     const input = packLeaves(from, leaves, hints.slice(this.#cursor[d]));
     this.#cursor[d] = hints.length;
     if (this.#inline) {
@@ -139,8 +162,8 @@ export class Decoders {
     }
     // A worker that fails (cannot start in this runtime, runs out of memory) costs speed,
     // not the run: its chunks are decoded here, by the same code.
-    return this.#post<ChunkOutput>(this.#workers[d]!, { input }, [input.bytes.buffer as ArrayBuffer]).catch(
-      () => this.#rescued(from, leaves, hints),
+    return this.#post<ChunkOutput>(d, { input }, [input.bytes.buffer as ArrayBuffer]).catch(() =>
+      this.#rescued(from, leaves, hints),
     );
   }
 
@@ -156,10 +179,10 @@ export class Decoders {
     hints: readonly KeyHint[],
   ): Promise<ChunkOutput> {
     if (this.#workers.length === 0) return Promise.reject(new Error('no worker threads'));
-    const d = this.#next++ % this.#workers.length;
+    const d = this.#pick();
     const keys = hints.slice(this.#cursor[d]);
     this.#cursor[d] = hints.length;
-    return this.#post<ChunkOutput>(this.#workers[d]!, { read: { path: reader.path, from, to, keys } }, []);
+    return this.#post<ChunkOutput>(d, { read: { path: reader.path, from, to, keys } }, []);
   }
 
   /** Decodes on the calling thread (what a worker could not read or decode). */
@@ -186,11 +209,9 @@ export class Decoders {
     for (let p = 0, start = 0; start < n; p++, start += per) {
       const data = packChecks(checks.slice(start, start + per));
       runs.push(
-        this.#post(
-          this.#workers[(this.#next + p) % this.#workers.length]!,
-          { verify: data, n: data.length / 128 },
-          [data.buffer as ArrayBuffer],
-        ),
+        this.#post((this.#next + p) % this.#workers.length, { verify: data, n: data.length / 128 }, [
+          data.buffer as ArrayBuffer,
+        ]),
       );
     }
     let results: Uint8Array[];

@@ -1,12 +1,19 @@
 import { MemoryStore } from '@civic-ledger/storage';
 import { formatSigningKey, generateSigningKey } from '@civic-ledger/crypto';
 import { signerFromKeyText } from '@civic-ledger/signed-note';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from './ledger.ts';
 import { RecentEntries } from './recent.ts';
 import { bootstrapEvents, TestEmitter } from './testing.ts';
 
-const receipt = (i: number) => ({ index: i, eventHash: `h${i}`, leafHash: `l${i}`, admitted: 't' });
+const hex = (tag: string, i: number) => `${tag}${i.toString(16).padStart(8, '0')}`.padEnd(64, '0');
+const receipt = (i: number, admitted = '2026-11-29T10:00:00.000Z') => ({
+  index: i,
+  eventHash: hex('e', i),
+  leafHash: hex('f', i),
+  admitted,
+});
 
 describe('RecentEntries', () => {
   it('answers by hash and by chain position, and forgets the oldest beyond its capacity', () => {
@@ -15,10 +22,64 @@ describe('RecentEntries', () => {
     r.add(receipt(1), 'a/main', 2);
     r.add(receipt(2), 'b/main', 1);
     expect(r.size).toBe(2);
-    expect(r.receipt('h0')).toBeUndefined();
+    expect(r.receipt(hex('e', 0))).toBeUndefined();
     expect(r.at('a/main', 1)).toBeUndefined();
-    expect(r.receipt('h1')?.index).toBe(1);
-    expect(r.at('b/main', 1)).toBe('h2');
+    expect(r.receipt(hex('e', 1))).toEqual(receipt(1));
+    expect(r.at('b/main', 1)).toBe(hex('e', 2));
+    expect(r.receipt('not a hash')).toBeUndefined();
+  });
+
+  it('answers as a plain map of the last `capacity` entries would, over random histories', () => {
+    // Few distinct hashes sharing their first bytes (the table's home) and a small table:
+    // collisions, re-added hashes and removals in the middle of probe runs all happen.
+    const op = fc.record({
+      id: fc.integer({ min: 0, max: 40 }),
+      chain: fc.constantFrom('a/main', 'b/main', 'c/x'),
+      seq: fc.integer({ min: 1, max: 12 }),
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.array(op, { maxLength: 120 }), (capacity, ops) => {
+        const r = new RecentEntries(capacity);
+        const added: { id: number; chain: string; seq: number; n: number }[] = [];
+        ops.forEach((o, n) => {
+          // The home is the first 4 bytes: ids share them in groups of 8.
+          const eventHash = `${(o.id >> 3).toString(16).padStart(8, '0')}${o.id.toString(16).padStart(56, '0')}`;
+          r.add({ index: n, eventHash, leafHash: hex('f', n), admitted: `t${n}` }, o.chain, o.seq);
+          added.push({ ...o, n });
+          const live = added.slice(-capacity);
+          const byHash = new Map<string, number>();
+          const byChain = new Map<string, number>();
+          for (const a of live) {
+            byHash.set(
+              `${(a.id >> 3).toString(16).padStart(8, '0')}${a.id.toString(16).padStart(56, '0')}`,
+              a.n,
+            );
+            byChain.set(`${a.chain}#${a.seq}`, a.n);
+          }
+          expect(r.size).toBe(byHash.size);
+          for (let id = 0; id <= 40; id++) {
+            const h = `${(id >> 3).toString(16).padStart(8, '0')}${id.toString(16).padStart(56, '0')}`;
+            const n = byHash.get(h);
+            expect(r.receipt(h)).toEqual(
+              n === undefined
+                ? undefined
+                : { index: n, eventHash: h, leafHash: hex('f', n), admitted: `t${n}` },
+            );
+          }
+          for (const chain of ['a/main', 'b/main', 'c/x'])
+            for (let seq = 1; seq <= 12; seq++) {
+              const n = byChain.get(`${chain}#${seq}`);
+              const a = n === undefined ? undefined : added[n]!;
+              expect(r.at(chain, seq)).toBe(
+                a === undefined
+                  ? undefined
+                  : `${(a.id >> 3).toString(16).padStart(8, '0')}${a.id.toString(16).padStart(56, '0')}`,
+              );
+            }
+        });
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

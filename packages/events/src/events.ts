@@ -34,6 +34,11 @@ export interface DecodedEvent {
   /** Lower-case hex SHA-256 of `canonical`. */
   hash: string;
   signature: Uint8Array;
+  /**
+   * The signature's base64 text, when the decoder kept the submitted text (canonical
+   * base64 of the 64 bytes, the form leaves store); otherwise computed from `signature`.
+   */
+  signatureText?: string;
   /** Canonical size in bytes. */
   size: number;
 }
@@ -126,6 +131,18 @@ export function decodeSubmission(
     canonical: v.canonical,
     hash: eventHashOfCanonical(v.canonical),
     signature: new Uint8Array(Buffer.from(wire.data.signature, 'base64')),
+    ...signatureTextOf(wire.data.signature),
     size: v.size,
   };
+}
+
+/** The last character before "==" of canonical base64 of 64 bytes: its low 4 bits are zero. */
+const CANONICAL_LAST = new Set(['A', 'Q', 'g', 'w']);
+
+/**
+ * `{ signatureText }` for a wire signature (already checked: 86 base64 characters and "==")
+ * that is exactly the base64 its bytes encode to, else nothing: a leaf stores that form.
+ */
+export function signatureTextOf(signature: string): { signatureText?: string } {
+  return CANONICAL_LAST.has(signature[85]!) ? { signatureText: signature } : {};
 }

@@ -7,4 +7,5 @@ export {
   signEvent,
   verifyEventSignature,
   decodeSubmission,
+  signatureTextOf,
 } from './events.ts';

@@ -57,6 +57,20 @@ describe('decodeItem', () => {
     expectSame(w, { now: Date.parse('2026-11-02T07:00:00Z') }); // TIME_IN_FUTURE
   });
 
+  it('keeps the signature text for the leaf only when it is the canonical base64 of its bytes', () => {
+    const w = base();
+    const canonical = Buffer.from(w.signature, 'base64').toString('base64');
+    expect(decodeItem(w).signatureText).toBe(canonical);
+    // The same 64 bytes with the last character's spare bits set: accepted, not kept.
+    const last = 'AQgw'.indexOf(canonical[85]!);
+    const loose = `${canonical.slice(0, 85)}${'BRhx'[last]}==`;
+    expect(Buffer.from(loose, 'base64')).toEqual(Buffer.from(canonical, 'base64'));
+    const d = decodeItem({ ...w, signature: loose });
+    expect(d.signatureText).toBeUndefined();
+    expect(Buffer.from(d.signature).toString('base64')).toBe(canonical);
+    expectSame({ ...w, signature: loose });
+  });
+
   it('refuses exactly as decodeSubmission does, for values that are not plain data too', () => {
     const w = base();
     const e = w.event as Record<string, unknown>;

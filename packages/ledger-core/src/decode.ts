@@ -7,7 +7,12 @@
 // the same value. Anything else, and every refusal, goes to decodeSubmission itself, so
 // errors (codes, messages, paths) are exactly its own.
 import { types } from 'node:util';
-import { eventHashOfCanonical, decodeSubmission, type DecodedEvent } from '@civic-ledger/events';
+import {
+  eventHashOfCanonical,
+  decodeSubmission,
+  signatureTextOf,
+  type DecodedEvent,
+} from '@civic-ledger/events';
 import { validateEvent, type ValidateOptions } from '@civic-ledger/schemas';
 
 const SIGNATURE = /^[A-Za-z0-9+/]{86}==$/;
@@ -62,6 +67,7 @@ export function decodeItem(input: unknown, options?: ValidateOptions): DecodedEv
         hash: eventHashOfCanonical(v.canonical),
         // A slice of Buffer's shared pool: no ArrayBuffer of its own to allocate and collect.
         signature: Buffer.from(signature, 'base64'),
+        ...signatureTextOf(signature),
         size: v.size,
       };
     }

@@ -768,7 +768,7 @@ export class Ledger {
     const effects = registryEffects(e, index, state.registry);
 
     // Accepted: record everything on the batch state.
-    const signature = toBase64(d.signature);
+    const signature = d.signatureText ?? toBase64(d.signature);
     const { leaf, leafHash } = leafAndHash(
       encodeLeafText({ index, admitted: admittedAt, eventCanonical: d.canonical, signature }),
     );

@@ -95,6 +95,17 @@ describe('fastRfc3339Utc', () => {
         noInvalidDate: true,
       })
       .map((d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')),
+    // With a fraction (1-9 digits accepted; 10, none after the dot, or a non-digit refused).
+    fc
+      .tuple(
+        fc.date({
+          min: new Date(Date.UTC(-50, 0, 1)),
+          max: new Date(Date.UTC(9999, 11, 31)),
+          noInvalidDate: true,
+        }),
+        fc.stringMatching(/^[0-9]{0,10}$|^[0-9]{0,4}[a.Z ][0-9]{0,4}$/),
+      )
+      .map(([d, f]) => d.toISOString().replace(/\.\d{3}Z$/, `.${f}Z`)),
     fc
       .tuple(
         fc.integer({ min: 0, max: 9999 }),
@@ -126,6 +137,11 @@ describe('fastRfc3339Utc', () => {
       '0100-02-29T00:00:00Z',
       '2026-04-31T00:00:00Z',
       '2026-11-02T08:15:00.5Z',
+      '2026-11-02T08:15:00.123456789Z',
+      '2026-11-02T08:15:00.1234567890Z',
+      '2026-11-02T08:15:00.Z',
+      '2026-02-30T08:15:00.500Z',
+      '2026-11-02T08:15:00.5z',
       '2026-11-02T08:15:60Z',
       '２０２６-11-02T08:15:00Z',
     ])

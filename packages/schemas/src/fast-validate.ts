@@ -50,13 +50,19 @@ const DIGITS_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
 const two = (s: string, i: number) => (s.charCodeAt(i) - 0x30) * 10 + s.charCodeAt(i + 1) - 0x30;
 
 /**
- * isRfc3339Utc for the common form `YYYY-MM-DDTHH:MM:SSZ` (years 100-9999, where Date.UTC
- * and the proleptic Gregorian calendar agree), by arithmetic; anything else is answered
- * by isRfc3339Utc itself.
+ * isRfc3339Utc for the common forms `YYYY-MM-DDTHH:MM:SSZ` and `YYYY-MM-DDTHH:MM:SS.fZ`
+ * (1-9 fractional digits; years 100-9999, where Date.UTC and the proleptic Gregorian
+ * calendar agree), by arithmetic; anything else is answered by isRfc3339Utc itself.
  */
 export function fastRfc3339Utc(s: string): boolean {
+  const n = s.length;
+  if (n !== 20) {
+    // A fraction: `.` then 1-9 digits before the Z; the rest as without one.
+    if (n < 22 || n > 30 || s.charCodeAt(19) !== 0x2e || s.charCodeAt(n - 1) !== 0x5a) return isRfc3339Utc(s);
+    for (let i = 20; i < n - 1; i++) if (!isDigit(s.charCodeAt(i))) return isRfc3339Utc(s);
+    return fastRfc3339Utc(`${s.slice(0, 19)}Z`);
+  }
   if (
-    s.length !== 20 ||
     s.charCodeAt(4) !== 0x2d ||
     s.charCodeAt(7) !== 0x2d ||
     s.charCodeAt(10) !== 0x54 ||

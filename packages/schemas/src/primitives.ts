@@ -59,7 +59,8 @@ export function isRfc3339Utc(s: string): boolean {
 
 /** Milliseconds since the epoch of an RFC 3339 UTC time (sub-millisecond digits truncated). */
 export function timeToMillis(s: string): number {
-  return Date.parse(s.replace(/(\.\d{3})\d+Z$/, '$1Z'));
+  // Up to 24 characters there are at most 3 fractional digits: nothing to truncate.
+  return Date.parse(s.length <= 24 ? s : s.replace(/(\.\d{3})\d+Z$/, '$1Z'));
 }
 
 export const timestamp = z

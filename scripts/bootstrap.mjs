@@ -18,6 +18,7 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -97,12 +98,29 @@ function ensurePnpm(nodeBin) {
   // scripts, vitest, tsc) runs on the same Node.
   const binDir = join(tools, 'bin');
   mkdirSync(binDir, { recursive: true });
+  // Made under a name of this process and renamed into place (atomic): several commands
+  // bootstrapping at once (parallel scripts, CI steps) each see a whole link and shim.
   const nodeLink = join(binDir, 'node');
-  rmSync(nodeLink, { force: true });
-  symlinkSync(nodeBin, nodeLink);
+  let current;
+  try {
+    current = readlinkSync(nodeLink);
+  } catch {
+    current = undefined;
+  }
+  if (current !== nodeBin) {
+    const tmpLink = `${nodeLink}.${process.pid}`;
+    rmSync(tmpLink, { force: true });
+    symlinkSync(nodeBin, tmpLink);
+    renameSync(tmpLink, nodeLink);
+  }
   const shim = join(binDir, 'pnpm');
-  writeFileSync(shim, `#!/bin/sh\nexec "${nodeBin}" "${entry}" "$@"\n`);
-  chmodSync(shim, 0o755);
+  const shimText = `#!/bin/sh\nexec "${nodeBin}" "${entry}" "$@"\n`;
+  if (!existsSync(shim) || readFileSync(shim, 'utf8') !== shimText) {
+    const tmpShim = `${shim}.${process.pid}`;
+    writeFileSync(tmpShim, shimText);
+    chmodSync(tmpShim, 0o755);
+    renameSync(tmpShim, shim);
+  }
   return binDir;
 }
 

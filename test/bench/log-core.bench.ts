@@ -1,6 +1,7 @@
 // Log core: append throughput (with per-event signatures, and pre-verified), proof
-// generation at 1,000,000 leaves, and peak memory while appending 1,000,000 events, each
-// against a baseline measured in the same run.
+// generation at 1,000,000 leaves (in a process of its own: proof-child.ts), and peak memory
+// while appending 1,000,000 events (million-child.ts), each against a baseline measured in
+// the same run.
 import { spawnSync } from 'node:child_process';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,14 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { canonicalize } from '@civic-ledger/canonical-json';
 import { fromHex, sha256HexOfUtf8, signedMessage } from '@civic-ledger/crypto';
 import { decodeSubmission } from '@civic-ledger/events';
-import {
-  CompactRange,
-  consistencyProof,
-  hashLeaf,
-  inclusionProof,
-  newNodeBatch,
-  type NodeReader,
-} from '@civic-ledger/merkle';
+import { CompactRange, hashLeaf, newNodeBatch } from '@civic-ledger/merkle';
 import { SqliteStore, type AppendBatch } from '@civic-ledger/storage';
 import { chainEvents } from './chain-events.ts';
 import { AGENCY, agencyKey, benchLedger } from './ledger-fixture.ts';
@@ -343,26 +337,19 @@ export async function run(): Promise<Figure[]> {
     met: mem.peakRss < 500 * 2 ** 20,
   });
 
-  const store = new SqliteStore({ path });
-  const size = (await store.head()).size;
-  const reader = store as NodeReader;
-  const samples = { inclusion: [] as number[], consistency: [] as number[], read: [] as number[] };
-  let seed = 12345;
-  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
-  for (let i = 0; i < 3000; i++) {
-    const idx = rnd(size);
-    let t = performance.now();
-    await inclusionProof(reader, idx, size);
-    samples.inclusion.push(performance.now() - t);
-    const s1 = 1 + rnd(size - 1);
-    t = performance.now();
-    await consistencyProof(reader, s1, size);
-    samples.consistency.push(performance.now() - t);
-    t = performance.now();
-    await store.getLeaves(idx, idx + 1);
-    samples.read.push(performance.now() - t);
-  }
-  await store.close();
+  const proofs = spawnSync(
+    process.execPath,
+    [fileURLToPath(new URL('./proof-child.ts', import.meta.url)), path],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  if (proofs.status !== 0) throw new Error(`proof-child failed (${proofs.status})`);
+  const samples = JSON.parse(proofs.stdout) as Record<'inclusion' | 'consistency' | 'read', number[]> & {
+    size: number;
+  };
+  const size = samples.size;
   for (const k of ['inclusion', 'consistency'] as const) {
     const sorted = samples[k].slice(500).sort((a, b) => a - b); // the first 500 warm the caches
     const read = samples.read.slice(500).sort((a, b) => a - b);

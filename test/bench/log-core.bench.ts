@@ -245,7 +245,7 @@ export async function run(): Promise<Figure[]> {
   figures.push({
     suite: 'log core',
     metric: `append with per-event signatures, SQLite, batches of 1000, 8 in flight (events/s; median of 3 rounds)`,
-    value: fmt(withSigs),
+    value: `${fmt(withSigs)} (rounds: ${appends.map(fmt).join(', ')}; raw: ${raws.map(fmt).join(', ')})`,
     baseline: `raw node:crypto Ed25519 verify ${fmt(raw)}/s x ${cores} cores = ${fmt(raw * cores)}`,
     ratio: pct(withSigs, raw * cores),
     target: '>= 70 %',

@@ -21,3 +21,17 @@ export function fromBase64(text: string): Uint8Array {
   // A copy: small Buffers share Node's allocation pool, which callers must not see.
   return new Uint8Array(buf);
 }
+
+const BASE64_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
+  BASE64_CHAR[c.charCodeAt(0)] = 1;
+
+/**
+ * `/^[A-Za-z0-9+/]{86}==$/.test(s)`: the shape of base64 of a 64-byte signature (the unused
+ * bits are not checked, as the pattern does not), without the regular expression's cost.
+ */
+export function isSignatureBase64(s: string): boolean {
+  if (s.length !== 88 || s.charCodeAt(86) !== 0x3d || s.charCodeAt(87) !== 0x3d) return false;
+  for (let i = 0; i < 86; i++) if (BASE64_CHAR[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}

@@ -11,6 +11,8 @@ import {
   fromBase64,
   fromHex,
   generateSigningKey,
+  isHex64,
+  isSignatureBase64,
   isValidKeyName,
   keyIdOf,
   parseSigningKey,
@@ -158,6 +160,47 @@ describe('base64', () => {
 // Known-answer keys from golang.org/x/mod/sumdb/note (note_test.go and the package doc).
 const PETER_PUBLIC = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';
 const PETER_PRIVATE = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
+
+describe('shape checks without regular expressions', () => {
+  // Strings near the shapes: the right length from a mixed alphabet, plus anything.
+  const near = (length: number, alphabet: string) =>
+    fc.oneof(
+      fc.string({ unit: fc.constantFrom(...alphabet), minLength: length - 1, maxLength: length + 1 }),
+      fc.string({ unit: fc.constantFrom(...alphabet), minLength: length, maxLength: length }),
+      fc.string({ unit: 'binary', maxLength: length + 2 }),
+    );
+
+  it('isHex64 is /^[0-9a-f]{64}$/', () => {
+    const re = /^[0-9a-f]{64}$/;
+    fc.assert(
+      fc.property(near(64, '0123456789abcdefABG\u00e9\u0130 '), (s) => {
+        expect(isHex64(s)).toBe(re.test(s));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(isHex64('ab'.repeat(32))).toBe(true);
+    expect(isHex64('AB'.repeat(32))).toBe(false);
+  });
+
+  it('isSignatureBase64 is /^[A-Za-z0-9+/]{86}==$/', () => {
+    const re = /^[A-Za-z0-9+/]{86}==$/;
+    const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          near(88, `${chars}=-_ `),
+          fc.string({ unit: fc.constantFrom(...chars), minLength: 86, maxLength: 86 }).map((x) => `${x}==`),
+        ),
+        (s) => {
+          expect(isSignatureBase64(s)).toBe(re.test(s));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    expect(isSignatureBase64(`${'A'.repeat(86)}==`)).toBe(true);
+    expect(isSignatureBase64(`${'A'.repeat(86)}=\n`)).toBe(false);
+  });
+});
 
 describe('key names', () => {
   it("follow Go's note package (non-empty, no Unicode white space, no '+'), minus control characters", () => {

@@ -1,6 +1,6 @@
 export { sha256, sha256Parts, sha256HexOfUtf8 } from './hash.ts';
-export { sha256Portable, toHex, fromHex } from './portable.ts';
-export { toBase64, fromBase64 } from './base64.ts';
+export { sha256Portable, toHex, fromHex, isHex64 } from './portable.ts';
+export { toBase64, fromBase64, isSignatureBase64 } from './base64.ts';
 export {
   ED25519_TYPE,
   SIGNATURE_CONTEXTS,

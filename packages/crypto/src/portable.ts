@@ -35,3 +35,13 @@ function hexDigit(c: number): number {
   if (c >= 65 && c <= 70) return c - 55;
   return -1;
 }
+
+const LOWER_HEX = new Uint8Array(128);
+for (const c of '0123456789abcdef') LOWER_HEX[c.charCodeAt(0)] = 1;
+
+/** `/^[0-9a-f]{64}$/.test(s)` (an event or leaf hash), without the regular expression's cost on hot paths. */
+export function isHex64(s: string): boolean {
+  if (s.length !== 64) return false;
+  for (let i = 0; i < 64; i++) if (LOWER_HEX[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}

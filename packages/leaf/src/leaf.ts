@@ -6,7 +6,7 @@
 // leaf can be written by concatenation in member order without re-serializing the event.
 // A verifier needs only these bytes, the checkpoints and the public keys.
 import { CanonicalJsonError, canonicalize, parseCanonical } from '@civic-ledger/canonical-json';
-import { sha256HexOfUtf8 } from '@civic-ledger/crypto';
+import { isSignatureBase64, sha256HexOfUtf8 } from '@civic-ledger/crypto';
 
 export const LEAF_VERSION = 1;
 
@@ -38,7 +38,6 @@ export class LeafError extends Error {
 }
 
 const ADMITTED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const SIGNATURE = /^[A-Za-z0-9+/]{86}==$/;
 
 /** The leaf text. `eventCanonical` must already be canonical (it is what was hashed and signed). */
 export function encodeLeafText(f: LeafFields): string {
@@ -46,7 +45,7 @@ export function encodeLeafText(f: LeafFields): string {
     throw new LeafError('LEAF_MALFORMED', 'index must be >= 0');
   if (!ADMITTED.test(f.admitted))
     throw new LeafError('LEAF_MALFORMED', 'admitted must be RFC 3339 UTC with ms');
-  if (!SIGNATURE.test(f.signature))
+  if (!isSignatureBase64(f.signature))
     throw new LeafError('LEAF_MALFORMED', 'signature must be base64 of 64 bytes');
   // Members in code-unit order: admitted < event < index < signature < v.
   return `{"admitted":"${f.admitted}","event":${f.eventCanonical},"index":${f.index},"signature":"${f.signature}","v":${LEAF_VERSION}}`;
@@ -87,7 +86,7 @@ export function decodeLeaf(bytes: Uint8Array | string): DecodedLeaf {
     throw new LeafError('LEAF_MALFORMED', 'bad admitted');
   if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0)
     throw new LeafError('LEAF_MALFORMED', 'bad index');
-  if (typeof signature !== 'string' || !SIGNATURE.test(signature))
+  if (typeof signature !== 'string' || !isSignatureBase64(signature))
     throw new LeafError('LEAF_MALFORMED', 'bad signature');
   if (typeof event !== 'object' || event === null || Array.isArray(event))
     throw new LeafError('LEAF_MALFORMED', 'bad event');

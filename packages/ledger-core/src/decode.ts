@@ -7,6 +7,7 @@
 // the same value. Anything else, and every refusal, goes to decodeSubmission itself, so
 // errors (codes, messages, paths) are exactly its own.
 import { types } from 'node:util';
+import { isSignatureBase64 } from '@civic-ledger/crypto';
 import {
   eventHashOfCanonical,
   decodeSubmission,
@@ -14,8 +15,6 @@ import {
   type DecodedEvent,
 } from '@civic-ledger/events';
 import { validateEvent, type ValidateOptions } from '@civic-ledger/schemas';
-
-const SIGNATURE = /^[A-Za-z0-9+/]{86}==$/;
 
 /**
  * A plain object (prototype Object.prototype, not a proxy, no symbol key) or undefined.
@@ -54,7 +53,7 @@ export function decodeItem(input: unknown, options?: ValidateOptions): DecodedEv
     const signature = wire['signature'];
     const source = plain(wire['event']);
     const event = keys === 2 && named === 2 && source !== undefined ? copyEvent(source) : undefined;
-    if (event !== undefined && typeof signature === 'string' && SIGNATURE.test(signature)) {
+    if (event !== undefined && typeof signature === 'string' && isSignatureBase64(signature)) {
       let v;
       try {
         v = validateEvent(event, options);

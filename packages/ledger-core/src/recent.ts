@@ -9,6 +9,7 @@
 // open-addressing table from event hash to slot. Receipt objects kept per entry were,
 // with the default 100,000 entries, ~110 MB of a writer's peak memory: each entry lived
 // long enough to be promoted, and each one replaced left old-generation garbage.
+import { isHex64 } from '@civic-ledger/crypto';
 import type { Receipt } from './ledger.ts';
 
 interface Chain {
@@ -16,8 +17,6 @@ interface Chain {
   /** seq -> slot */
   seqs: Map<number, number>;
 }
-
-const HEX64 = /^[0-9a-f]{64}$/;
 
 export class RecentEntries {
   readonly #capacity: number;
@@ -54,7 +53,7 @@ export class RecentEntries {
   }
 
   add(receipt: Receipt, chain: string, seq: number): void {
-    if (this.#capacity === 0 || !HEX64.test(receipt.eventHash) || !HEX64.test(receipt.leafHash)) return;
+    if (this.#capacity === 0 || !isHex64(receipt.eventHash) || !isHex64(receipt.leafHash)) return;
     const s = this.#next;
     if (this.#used === this.#capacity) this.#forget(s);
     else this.#used++;
@@ -133,7 +132,7 @@ export class RecentEntries {
   }
 
   #lookup(eventHash: string): number {
-    if (this.#size === 0 || !HEX64.test(eventHash)) return -1;
+    if (this.#size === 0 || !isHex64(eventHash)) return -1;
     this.#probe.write(eventHash, 0, 32, 'hex');
     const at = this.#find(this.#probe, 0);
     return at < 0 ? -1 : this.#table[at]! - 1;

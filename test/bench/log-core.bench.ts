@@ -54,7 +54,7 @@ async function appendRate(events: ReturnType<typeof chainEvents>, mode: Mode, na
   return rate;
 }
 
-function rawVerifyRate(events: ReturnType<typeof chainEvents>): number {
+function rawVerifyRate(events: ReturnType<typeof chainEvents>, rounds = 5, roundMs = 300): number {
   const key = createPublicKey({
     key: agencyKey.keyObject.export({ format: 'der', type: 'spki' }),
     format: 'der',
@@ -74,7 +74,7 @@ function rawVerifyRate(events: ReturnType<typeof chainEvents>): number {
         },
       },
     ],
-    { rounds: 5, roundMs: 300 },
+    { rounds, roundMs },
   );
   return r.get('raw')!.opsPerSec;
 }
@@ -229,27 +229,31 @@ export async function run(): Promise<Figure[]> {
   const cores = availableParallelism();
   const figures: Figure[] = [];
 
-  // 1. Append with per-event signatures vs raw verify x cores.
-  // Rounds alternate the raw rate and the append (a fresh store each), each figure the
-  // median: the raw rate of this machine's cores drifts by up to ~20 % over minutes.
+  // 1. Append with per-event signatures vs raw verify x cores. The raw rate of this
+  // machine's cores swings by up to ~40 % within seconds (a shared host), so each append
+  // round is bracketed by raw measurements (the one after a round is the one before the
+  // next), its ratio taken against their mean; the figure is the median round's ratio.
   const signed = chainEvents(20_000, { emitter: AGENCY, key: agencyKey });
-  const raws: number[] = [];
+  const ROUNDS = 5;
+  const raws = [rawVerifyRate(signed, 3, 250)];
   const appends: number[] = [];
-  for (let r = 0; r < 3; r++) {
-    raws.push(rawVerifyRate(signed));
+  const ratios: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
     appends.push(await appendRate(signed, 'signed', `signed-${r}`));
+    raws.push(rawVerifyRate(signed, 3, 250));
+    ratios.push(appends[r]! / (((raws[r]! + raws[r + 1]!) / 2) * cores));
   }
-  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  const raw = median(raws);
-  const withSigs = median(appends);
+  const order = ratios.map((_, i) => i).sort((a, b) => ratios[a]! - ratios[b]!);
+  const mid = order[Math.floor(ROUNDS / 2)]!;
+  const raw = (raws[mid]! + raws[mid + 1]!) / 2;
   figures.push({
     suite: 'log core',
-    metric: `append with per-event signatures, SQLite, batches of 1000, 8 in flight (events/s; median of 3 rounds)`,
-    value: `${fmt(withSigs)} (rounds: ${appends.map(fmt).join(', ')}; raw: ${raws.map(fmt).join(', ')})`,
-    baseline: `raw node:crypto Ed25519 verify ${fmt(raw)}/s x ${cores} cores = ${fmt(raw * cores)}`,
-    ratio: pct(withSigs, raw * cores),
+    metric: `append with per-event signatures, SQLite, batches of 1000, 8 in flight (events/s; the median of ${ROUNDS} rounds, each between two raw measurements)`,
+    value: `${fmt(appends[mid]!)} (rounds: ${appends.map(fmt).join(', ')})`,
+    baseline: `raw node:crypto Ed25519 verify around that round ${fmt(raw)}/s x ${cores} cores = ${fmt(raw * cores)} (raw: ${raws.map(fmt).join(', ')})`,
+    ratio: `${pct(ratios[mid]!, 1)} (rounds: ${ratios.map((x) => pct(x, 1)).join(', ')})`,
     target: '>= 70 %',
-    met: withSigs >= 0.7 * raw * cores,
+    met: ratios[mid]! >= 0.7,
   });
 
   // 2. Pre-verified batches of 1000 vs raw SQLite insert of the same rows.

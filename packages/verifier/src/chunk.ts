@@ -69,6 +69,20 @@ export interface ChunkOutput {
   inputStart: Uint32Array;
   /** Per leaf five strings: event hash, prev, chain key, emitter, key name ('' when not fast). */
   strings: string[];
+  /**
+   * With `decode(input, true)`: the signature checks left to the caller, as 128-byte
+   * records (hint key, digest, signature) and the leaf each belongs to; `sig` of those
+   * leaves stays SIG_NONE until the caller sets it (`applyChecks`).
+   */
+  deferred?: { records: Uint8Array; leaves: Uint32Array };
+}
+
+/** Sets the signature state of deferred checks from their results (1 valid, 0 not). */
+export function applyChecks(out: ChunkOutput, results: Uint8Array): ChunkOutput {
+  const leaves = out.deferred?.leaves;
+  if (leaves !== undefined)
+    for (let j = 0; j < leaves.length; j++) out.sig[leaves[j]!] = results[j] === 1 ? SIG_VALID : SIG_INVALID;
+  return out;
 }
 
 export const STRINGS_PER_LEAF = 7;
@@ -153,7 +167,8 @@ export class ChunkDecoder {
     for (const k of keys) this.#hint(k.name, k.publicKey);
   }
 
-  decode(input: ChunkInput): ChunkOutput {
+  /** `defer`: collect the signature checks (ChunkOutput.deferred) instead of making them. */
+  decode(input: ChunkInput, defer = false): ChunkOutput {
     this.learn(input.keys);
     const n = input.count;
     const { bytes, offsets } = input;
@@ -229,7 +244,24 @@ export class ChunkDecoder {
       }
     }
     inputStart[n] = inputs.length;
-    for (let j = 0; j < toVerifyKey.length; j++) {
+    let deferred: ChunkOutput['deferred'];
+    if (defer) {
+      const records = new Uint8Array(128 * toVerifyKey.length);
+      const leaves = new Uint32Array(toVerifyKey.length);
+      for (let j = 0; j < toVerifyKey.length; j++) {
+        const k = toVerify[2 * j]!;
+        const at = toVerify[2 * j + 1]!;
+        const signature = Buffer.from(buf.toString('latin1', at, at + 88), 'base64');
+        leaves[j] = k;
+        // A malformed signature cannot verify: zeros fail.
+        if (signature.length !== 64) continue;
+        records.set(sigKeys.subarray(32 * k, 32 * k + 32), 128 * j);
+        own.copy(records, 128 * j + 32, 32 * k, 32 * k + 32);
+        records.set(signature, 128 * j + 64);
+      }
+      deferred = { records, leaves };
+    }
+    for (let j = 0; !defer && j < toVerifyKey.length; j++) {
       const k = toVerify[2 * j]!;
       const at = toVerify[2 * j + 1]!;
       own.copy(this.#message, this.#contextLength, 32 * k, 32 * k + 32);
@@ -248,7 +280,21 @@ export class ChunkDecoder {
       for (let i = 0; i < inputs.length; i++) raw.write(inputs[i]!, 32 * i, 32, 'hex');
       this.#fingerprinter.batch(raw, inputs.length, inputFps);
     }
-    return { count: n, status, kind, sig, nums, leafHashes, sigKeys, fps, inputFps, inputStart, strings };
+    const out: ChunkOutput = {
+      count: n,
+      status,
+      kind,
+      sig,
+      nums,
+      leafHashes,
+      sigKeys,
+      fps,
+      inputFps,
+      inputStart,
+      strings,
+    };
+    if (deferred) out.deferred = deferred;
+    return out;
   }
 }
 

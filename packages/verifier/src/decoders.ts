@@ -4,6 +4,7 @@ import { getCompileCacheDir } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { SIGNATURE_CONTEXTS } from '@civic-ledger/crypto';
 import {
+  applyChecks,
   ChunkDecoder,
   packLeaves,
   verifyRecords,
@@ -183,6 +184,54 @@ export class Decoders {
     const keys = hints.slice(this.#cursor[d]);
     this.#cursor[d] = hints.length;
     return this.#post<ChunkOutput>(d, { read: { path: reader.path, from, to, keys } }, []);
+  }
+
+  /**
+   * Decodes on the calling thread and has the workers check the chunk's signatures (with
+   * the key hints, as a worker decoding it would): the workers do nothing but Ed25519, in
+   * tight loops, while this thread decodes the next chunks. The output is complete when
+   * the checks are.
+   */
+  decodeHereCheckThere(
+    from: number,
+    leaves: readonly Uint8Array[],
+    hints: readonly KeyHint[],
+  ): Promise<ChunkOutput> {
+    this.#rescue ??= { decoder: new ChunkDecoder(this.#options), cursor: 0 };
+    const input = packLeaves(from, leaves, hints.slice(this.#rescue.cursor));
+    this.#rescue.cursor = hints.length;
+    let out: ChunkOutput;
+    try {
+      out = this.#rescue.decoder.decode(input, true);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    const d = out.deferred!;
+    const n = d.leaves.length;
+    if (n === 0) return Promise.resolve(out);
+    const here = () => verifyRecords(CONTEXT, d.records, n);
+    if (this.#workers.length === 0 || this.#failure) return Promise.resolve(applyChecks(out, here()));
+    const parts = Math.min(this.#workers.length, Math.ceil(n / 16));
+    const per = Math.ceil(n / parts);
+    const runs: Promise<Uint8Array>[] = [];
+    for (let start = 0; start < n; start += per) {
+      const data = d.records.slice(128 * start, 128 * Math.min(n, start + per));
+      runs.push(
+        this.#post(this.#pick(), { verify: data, n: data.length / 128 }, [data.buffer as ArrayBuffer]),
+      );
+    }
+    return Promise.all(runs).then(
+      (results) => {
+        const all = new Uint8Array(n);
+        let o = 0;
+        for (const r of results) {
+          all.set(r, o);
+          o += r.length;
+        }
+        return applyChecks(out, all);
+      },
+      () => applyChecks(out, here()),
+    );
   }
 
   /** Decodes on the calling thread (what a worker could not read or decode). */

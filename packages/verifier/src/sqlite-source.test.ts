@@ -157,8 +157,19 @@ describe('sqliteSource', () => {
     expect(viaStore.ok).toBe(true);
     for (const checkSignatures of [true, false]) {
       const source = counted(sqliteSource(path));
-      const r = await verifyLog(source, { ...opts, checkSignatures, threads: 2, chunkSize: 5 });
+      // decodeHere: false, so that with signatures too the workers read and decode.
+      const r = await verifyLog(source, {
+        ...opts,
+        checkSignatures,
+        threads: 2,
+        chunkSize: 5,
+        decodeHere: false,
+      });
       expect(r).toEqual(viaStore);
+      // The default with signatures: this thread decodes, the workers check signatures.
+      const here = sqliteSource(path);
+      expect(await verifyLog(here, { ...opts, checkSignatures, threads: 2, chunkSize: 5 })).toEqual(viaStore);
+      here.close();
       // A worker and this thread sharing the chunks (shareDecoding) agree too.
       const again = sqliteSource(path);
       const shared = { ...opts, checkSignatures, threads: 1, chunkSize: 5, shareDecoding: true };

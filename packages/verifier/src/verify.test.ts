@@ -650,7 +650,12 @@ describe('the fast path and worker threads give the reference verdicts', () => {
     const reference = await verifyLog(source, { ...o, fastPath: false });
     expect(await verifyLog(source, { ...o, threads: 0 })).toEqual(reference);
     if (workers) {
+      // With signatures: decoded here and checked on the workers (the default), and read,
+      // decoded and checked on the workers.
       expect(await verifyLog(source, { ...o, threads: 2, chunkSize: 3 })).toEqual(reference);
+      expect(await verifyLog(source, { ...o, threads: 2, chunkSize: 3, decodeHere: false })).toEqual(
+        reference,
+      );
     }
     return reference;
   }
@@ -719,6 +724,9 @@ describe('the fast path and worker threads give the reference verdicts', () => {
     // The honest log, with the store's index columns checked, chunk boundaries everywhere.
     const honest = await verifyLog(storeSource(store), { ...opts, threads: 2, chunkSize: 3 });
     expect(honest).toEqual(await verifyLog(storeSource(store), { ...opts, fastPath: false }));
+    expect(
+      await verifyLog(storeSource(store), { ...opts, threads: 2, chunkSize: 3, decodeHere: false }),
+    ).toEqual(honest);
     expect(honest.ok).toBe(true);
     // A signature forged right after the rotation, and an event still signed with the
     // revoked key, each judged as the reference path judges them.

@@ -129,6 +129,12 @@ export interface VerifyOptions {
    */
   shareDecoding?: boolean;
   /**
+   * With signature checks and worker threads: this thread reads and decodes every chunk and
+   * the workers only check signatures (default true). false: the workers read, decode and
+   * check their chunks, this thread replays.
+   */
+  decodeHere?: boolean;
+  /**
    * Use the fast leaf decoder (default true). false sends every leaf through the reference
    * decoder and checks on the calling thread: the same verdicts, several times slower; a
    * cross-check of the fast path.
@@ -707,7 +713,12 @@ async function run(
    * (~4 µs per event) against the decoding (~25 µs per event; ~200 µs with signatures)
    * across itself and the workers.
    */
-  const share = threads > 0 && (options.shareDecoding ?? (auto && !checkSignatures));
+  // With signatures, decoding here and checking there keeps the workers in Ed25519 alone
+  // (decoding between verifications made each cost more) while this thread, otherwise
+  // idle, decodes ahead (measured on 2 cores, two alternating runs of 100k events: ~7 % more
+  // events/s and ~5 % less CPU per event than the workers decoding).
+  const decodeHere = checkSignatures && threads > 0 && (options.decodeHere ?? true);
+  const share = !decodeHere && threads > 0 && (options.shareDecoding ?? (auto && !checkSignatures));
   const hereShare = share ? Math.max(0, (1 - threads * (checkSignatures ? 0.02 : 0.16)) / (threads + 1)) : 0;
   let dispatched = 0;
   try {
@@ -725,7 +736,8 @@ async function run(
     }
     const queue: Queued[] = [];
     const depth = threads === 0 ? 1 : 3 * threads + (hereShare > 0 ? 3 : 0);
-    const workerReader = decoders !== undefined && decoders.threads > 0 ? source.workerReader : undefined;
+    const workerReader =
+      decoders !== undefined && decoders.threads > 0 && !decodeHere ? source.workerReader : undefined;
     let nextFrom = 0;
     let ended = false;
     const fill = async () => {
@@ -764,9 +776,11 @@ async function run(
         }
         if (rows.length < to - from) ended = true;
         const leaves = rows.map((r) => r.leaf);
-        const output = here
-          ? new Promise<ChunkOutput>((resolve) => resolve(decoders!.decodeHere(from, leaves, keyHints)))
-          : decoders?.decode(from, leaves, keyHints);
+        const output = decodeHere
+          ? decoders!.decodeHereCheckThere(from, leaves, keyHints)
+          : here
+            ? new Promise<ChunkOutput>((resolve) => resolve(decoders!.decodeHere(from, leaves, keyHints)))
+            : decoders?.decode(from, leaves, keyHints);
         // Awaited in turn; a failure before then must not count as unhandled.
         output?.catch(() => undefined);
         queue.push({ from, to, rows, output });

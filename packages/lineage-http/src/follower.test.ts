@@ -4,14 +4,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatSigningKey } from '@civic-ledger/crypto';
 import { generateDemoCity } from '@civic-ledger/demo-city';
-import { Ledger, type AppendedEntry } from '@civic-ledger/ledger-core';
+import type { AppendedEntry } from '@civic-ledger/ledger-core';
 import { LineageIndex, trace } from '@civic-ledger/lineage';
-import { signerFromKeyText } from '@civic-ledger/signed-note';
 import { SqliteStore } from '@civic-ledger/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LineageFollower } from './index.ts';
+import { openCityLedger } from './test-ledger.ts';
 
 const city = generateDemoCity({
   seed: 'follower',
@@ -29,16 +28,7 @@ afterEach(() => {
 async function openLedger(onAppended: (entries: readonly AppendedEntry[]) => void) {
   root = mkdtempSync(join(tmpdir(), 'follower-'));
   const store = new SqliteStore({ path: join(root, 'ledger.db') });
-  const ledger = await Ledger.open({
-    store,
-    origin: city.origin,
-    logSigner: signerFromKeyText(formatSigningKey(city.logKey)),
-    operatorKey: city.operatorKey,
-    signatureThreads: 0,
-    checkpoints: { maxEntries: 1000, maxDelayMs: 60_000 },
-    now: () => Date.parse('2026-12-01T00:00:00Z'),
-    onAppended,
-  });
+  const ledger = await openCityLedger(city, store, { maxEntries: 1000, onAppended });
   return { store, ledger };
 }
 

@@ -4,15 +4,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyBundle } from '@civic-ledger/bundle';
-import { formatSigningKey, formatVerifierKey } from '@civic-ledger/crypto';
+import { formatVerifierKey } from '@civic-ledger/crypto';
 import { generateDemoCity } from '@civic-ledger/demo-city';
 import { buildApp, type StandaloneApp } from '@civic-ledger/ledger-http';
-import { Ledger } from '@civic-ledger/ledger-core';
+import type { Ledger } from '@civic-ledger/ledger-core';
 import { registerDataset, registerSource, TestEmitter } from '@civic-ledger/ledger-core/testing';
-import { openCheckpoint, signerFromKeyText, verifierFromKeyText } from '@civic-ledger/signed-note';
+import { openCheckpoint, verifierFromKeyText } from '@civic-ledger/signed-note';
 import { SqliteStore } from '@civic-ledger/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineageFollower, registerLineageRoutes } from './index.ts';
+import { openCityLedger } from './test-ledger.ts';
 
 const city = generateDemoCity({
   seed: 'lineage-http',
@@ -33,16 +34,7 @@ let size: number;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'lineage-http-'));
   store = new SqliteStore({ path: join(root, 'ledger.db') });
-  ledger = await Ledger.open({
-    store,
-    origin: city.origin,
-    logSigner: signerFromKeyText(formatSigningKey(city.logKey)),
-    operatorKey: city.operatorKey,
-    signatureThreads: 0,
-    checkpoints: { maxEntries: 100, maxDelayMs: 60_000 },
-    now: () => Date.parse('2026-12-01T00:00:00Z'),
-    onAppended: () => follower?.notify(),
-  });
+  ledger = await openCityLedger(city, store, { maxEntries: 100, onAppended: () => follower?.notify() });
   for await (const batch of city.batches()) {
     const r = await ledger.submit(batch);
     expect(r.every((x) => x.ok)).toBe(true);

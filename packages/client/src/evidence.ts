@@ -4,15 +4,10 @@
 import { fromBase64, fromHex, toHex } from '@civic-ledger/crypto';
 import { decodeLeaf } from '@civic-ledger/leaf';
 import { hashLeaf, MerkleError, verifyInclusion } from '@civic-ledger/merkle';
-import {
-  openCheckpoint,
-  verifierFromKeyText,
-  type NoteVerifier,
-  type VerifiedCheckpoint,
-} from '@civic-ledger/signed-note';
+import { verifierFromKeyText, type NoteVerifier, type VerifiedCheckpoint } from '@civic-ledger/signed-note';
 import type { Policy } from '@civic-ledger/witness';
 import { ClientError } from './errors.ts';
-import { LogKeyRing, type LogKeyWindow } from './log-keys.ts';
+import { LogKeyRing, openOrRefuse, type LogKeyWindow } from './log-keys.ts';
 import { inclusionEvidenceSchema, type InclusionEvidence } from './schemas.ts';
 import { requirePolicyQuorum } from './witnesses.ts';
 
@@ -45,16 +40,7 @@ export function openPinnedCheckpoint(
   origin: string,
 ): VerifiedCheckpoint {
   if (verifier instanceof LogKeyRing) return verifier.open(note, origin);
-  try {
-    return openCheckpoint(note, { verifiers: [verifier], origin });
-  } catch (cause) {
-    const code = (cause as { code?: unknown }).code;
-    throw new ClientError(
-      'CHECKPOINT_UNVERIFIED',
-      `checkpoint refused: ${(cause as Error).message ?? String(cause)}`,
-      { details: { reason: typeof code === 'string' ? code : 'UNKNOWN' }, cause },
-    );
-  }
+  return openOrRefuse(note, [verifier], origin);
 }
 
 const proofInvalid = (message: string, cause?: unknown) =>

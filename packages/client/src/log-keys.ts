@@ -50,6 +50,23 @@ interface PinnedKey {
 }
 
 /** The pinned keys, parsed once; `current` is the last one (it signs receipts now). */
+/** openCheckpoint, its refusal as CHECKPOINT_UNVERIFIED naming the signed-note error code. */
+export function openOrRefuse(note: string, verifiers: NoteVerifier[], origin: string): VerifiedCheckpoint {
+  try {
+    return openCheckpoint(note, { verifiers, origin });
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code;
+    throw new ClientError(
+      'CHECKPOINT_UNVERIFIED',
+      `checkpoint refused: ${(cause as Error).message ?? String(cause)}`,
+      {
+        details: { reason: typeof code === 'string' ? code : 'UNKNOWN' },
+        cause,
+      },
+    );
+  }
+}
+
 export class LogKeyRing {
   readonly #keys: readonly PinnedKey[];
   /** The windows as given (a single `logKey` is one window with no bounds). */
@@ -153,15 +170,6 @@ export class LogKeyRing {
         { details: { reason: 'NO_KEY_AT_SIZE', size: claimed } },
       );
     }
-    try {
-      return openCheckpoint(note, { verifiers, origin });
-    } catch (cause) {
-      const code = (cause as { code?: unknown }).code;
-      throw new ClientError(
-        'CHECKPOINT_UNVERIFIED',
-        `checkpoint refused: ${(cause as Error).message ?? String(cause)}`,
-        { details: { reason: typeof code === 'string' ? code : 'UNKNOWN' }, cause },
-      );
-    }
+    return openOrRefuse(note, verifiers, origin);
   }
 }

@@ -885,7 +885,7 @@ export class Ledger {
     for (const d of all) if (isMovement(d.event)) for (const h of d.event.inputs) wanted.add(h);
     if (wanted.size === 0) return new Set();
     const known = new Set<string>();
-    for (const h of wanted) if (this.#recent.receipt(h)) known.add(h);
+    for (const h of wanted) if (this.#recent.has(h)) known.add(h);
     // An event of this batch beyond its chain's head cannot be in the log yet: an input
     // naming it is answered by the batch itself (accepted earlier in it, or refused).
     const fresh = new Set<string>();

@@ -65,6 +65,7 @@ describe('RecentEntries', () => {
                 ? undefined
                 : { index: n, eventHash: h, leafHash: hex('f', n), admitted: `t${n}` },
             );
+            expect(r.has(h)).toBe(n !== undefined);
           }
           for (const chain of ['a/main', 'b/main', 'c/x'])
             for (let seq = 1; seq <= 12; seq++) {

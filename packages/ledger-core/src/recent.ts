@@ -80,6 +80,11 @@ export class RecentEntries {
     }
   }
 
+  /** Whether the event is among the recent entries (no receipt built). */
+  has(eventHash: string): boolean {
+    return this.#lookup(eventHash) >= 0;
+  }
+
   receipt(eventHash: string): Receipt | undefined {
     const s = this.#lookup(eventHash);
     if (s < 0) return undefined;

@@ -197,41 +197,14 @@ export class Decoders {
     leaves: readonly Uint8Array[],
     hints: readonly KeyHint[],
   ): Promise<ChunkOutput> {
-    this.#rescue ??= { decoder: new ChunkDecoder(this.#options), cursor: 0 };
-    const input = packLeaves(from, leaves, hints.slice(this.#rescue.cursor));
-    this.#rescue.cursor = hints.length;
     let out: ChunkOutput;
     try {
-      out = this.#rescue.decoder.decode(input, true);
+      out = this.#rescued(from, leaves, hints, true);
     } catch (e) {
       return Promise.reject(e as Error);
     }
     const d = out.deferred!;
-    const n = d.leaves.length;
-    if (n === 0) return Promise.resolve(out);
-    const here = () => verifyRecords(CONTEXT, d.records, n);
-    if (this.#workers.length === 0 || this.#failure) return Promise.resolve(applyChecks(out, here()));
-    const parts = Math.min(this.#workers.length, Math.ceil(n / 16));
-    const per = Math.ceil(n / parts);
-    const runs: Promise<Uint8Array>[] = [];
-    for (let start = 0; start < n; start += per) {
-      const data = d.records.slice(128 * start, 128 * Math.min(n, start + per));
-      runs.push(
-        this.#post(this.#pick(), { verify: data, n: data.length / 128 }, [data.buffer as ArrayBuffer]),
-      );
-    }
-    return Promise.all(runs).then(
-      (results) => {
-        const all = new Uint8Array(n);
-        let o = 0;
-        for (const r of results) {
-          all.set(r, o);
-          o += r.length;
-        }
-        return applyChecks(out, all);
-      },
-      () => applyChecks(out, here()),
-    );
+    return this.#checkRecords(d.records, d.leaves.length).then((results) => applyChecks(out, results));
   }
 
   /** Decodes on the calling thread (what a worker could not read or decode). */
@@ -239,28 +212,39 @@ export class Decoders {
     return this.#rescued(from, leaves, hints);
   }
 
-  #rescued(from: number, leaves: readonly Uint8Array[], hints: readonly KeyHint[]): ChunkOutput {
+  /** Decodes on the calling thread's decoder, given the hints it has not seen yet. */
+  #rescued(
+    from: number,
+    leaves: readonly Uint8Array[],
+    hints: readonly KeyHint[],
+    defer = false,
+  ): ChunkOutput {
     this.#rescue ??= { decoder: new ChunkDecoder(this.#options), cursor: 0 };
     const input = packLeaves(from, leaves, hints.slice(this.#rescue.cursor));
     this.#rescue.cursor = hints.length;
-    return this.#rescue.decoder.decode(input);
+    return this.#rescue.decoder.decode(input, defer);
   }
 
   /** Checks signatures, split across the workers (on the calling thread without workers). */
   async verify(checks: readonly SignatureCheck[]): Promise<boolean[]> {
-    const n = checks.length;
-    const here = () => [...verifyRecords(CONTEXT, packChecks(checks), n)].map((r) => r === 1);
-    const parts =
-      this.#workers.length === 0 || this.#failure ? 0 : Math.min(this.#workers.length, Math.ceil(n / 16));
-    if (parts === 0) return here();
+    return [...(await this.#checkRecords(packChecks(checks), checks.length))].map((r) => r === 1);
+  }
+
+  /**
+   * Checks `n` signature records (128 bytes each: key, digest, signature) split across the
+   * workers, least loaded first; on the calling thread without workers or when one fails.
+   * Resolves with 1 (valid) or 0 per record, in order.
+   */
+  async #checkRecords(records: Uint8Array, n: number): Promise<Uint8Array> {
+    const here = () => verifyRecords(CONTEXT, records, n);
+    if (n === 0 || this.#workers.length === 0 || this.#failure) return here();
+    const parts = Math.min(this.#workers.length, Math.ceil(n / 16));
     const per = Math.ceil(n / parts);
     const runs: Promise<Uint8Array>[] = [];
-    for (let p = 0, start = 0; start < n; p++, start += per) {
-      const data = packChecks(checks.slice(start, start + per));
+    for (let start = 0; start < n; start += per) {
+      const data = records.slice(128 * start, 128 * Math.min(n, start + per));
       runs.push(
-        this.#post((this.#next + p) % this.#workers.length, { verify: data, n: data.length / 128 }, [
-          data.buffer as ArrayBuffer,
-        ]),
+        this.#post(this.#pick(), { verify: data, n: data.length / 128 }, [data.buffer as ArrayBuffer]),
       );
     }
     let results: Uint8Array[];
@@ -269,9 +253,13 @@ export class Decoders {
     } catch {
       return here();
     }
-    const out: boolean[] = [];
-    for (const r of results) for (const v of r) out.push(v === 1);
-    return out;
+    const all = new Uint8Array(n);
+    let o = 0;
+    for (const r of results) {
+      all.set(r, o);
+      o += r.length;
+    }
+    return all;
   }
 
   async close(): Promise<void> {

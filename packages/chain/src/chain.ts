@@ -1,6 +1,7 @@
 // Emitter chains. Each (emitter, stream) numbers its events from 1 and links each to the
 // previous one's hash, so anyone can detect a gap, a fork, a replay or a reordering.
 // Checking a link is pure and total: it returns an outcome for any input, never throws.
+import { isHex64 } from '@civic-ledger/crypto/portable';
 import { GENESIS_PREV } from '@civic-ledger/schemas';
 
 /** The last accepted event of a chain; seq 0 (and the genesis prev) for an empty chain. */
@@ -34,8 +35,6 @@ export type ChainOutcome =
 
 export type ChainOutcomeKind = ChainOutcome['kind'];
 
-const HASH = /^[0-9a-f]{64}$/;
-
 /**
  * Decides what `candidate` is relative to a chain whose head is `head`.
  * `hashAt(seq)` returns the hash of the accepted event at an earlier seq (or undefined if
@@ -49,9 +48,9 @@ export function checkLink(
   const { seq, prev, hash } = candidate;
   if (!Number.isSafeInteger(seq) || seq < 1)
     return { kind: 'invalid', reason: 'seq must be an integer >= 1' };
-  if (typeof prev !== 'string' || !HASH.test(prev))
+  if (typeof prev !== 'string' || !isHex64(prev))
     return { kind: 'invalid', reason: 'prev must be 64 hex digits' };
-  if (typeof hash !== 'string' || !HASH.test(hash))
+  if (typeof hash !== 'string' || !isHex64(hash))
     return { kind: 'invalid', reason: 'hash must be 64 hex digits' };
   if (seq === head.seq + 1) {
     return prev === head.hash ? { kind: 'ok' } : { kind: 'bad-prev', seq, expectedPrev: head.hash, prev };

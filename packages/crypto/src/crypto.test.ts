@@ -66,6 +66,18 @@ describe('SHA-256', () => {
     );
   });
 
+  it('digests handed out earlier keep their bytes while later ones fill new slabs', () => {
+    // Digests share 8 KiB slabs: 1000 of them span several, and none may be overwritten.
+    const inputs = Array.from({ length: 1000 }, (_, i) => new TextEncoder().encode(`leaf ${i}`));
+    const kept = inputs.map((data) => sha256(data));
+    const slabs = new Set(kept.map((d) => d.buffer));
+    expect(slabs.size).toBeGreaterThan(1);
+    kept.forEach((d, i) => {
+      expect(d.length).toBe(32);
+      expect(toHex(d)).toBe(toHex(sha256Portable(inputs[i]!)));
+    });
+  });
+
   it('hashing parts equals hashing their concatenation; hex of UTF-8 equals hashing its bytes', () => {
     fc.assert(
       fc.property(

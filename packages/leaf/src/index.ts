@@ -6,5 +6,6 @@ export {
   LeafError,
   encodeLeaf,
   encodeLeafText,
+  encodeLeafAfter,
   decodeLeaf,
 } from './leaf.ts';

@@ -2,7 +2,7 @@ import { canonicalize } from '@civic-ledger/canonical-json';
 import { sha256HexOfUtf8 } from '@civic-ledger/crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeLeaf, encodeLeafText, LeafError } from './index.ts';
+import { decodeLeaf, encodeLeafAfter, encodeLeafText, LeafError } from './index.ts';
 
 const event = { v: 1, type: 'use', emitter: 'police', note: 'a "quoted" é 😀' };
 const fields = {
@@ -44,6 +44,30 @@ describe('leaf format', () => {
         expect(decodeLeaf(encodeLeafText(f)).eventCanonical).toBe(f.eventCanonical);
       }),
     );
+  });
+
+  it('is written after a prefix with the same bytes as the leaf text, for any event', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 2 ** 40 }),
+        fc.dictionary(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' })),
+        fc.nat({ max: 3 }),
+        (index, ev, prefix) => {
+          const f = { ...fields, index, eventCanonical: canonicalize(ev) };
+          const out = encodeLeafAfter(f, Buffer.byteLength(f.eventCanonical), prefix);
+          expect([...out.subarray(0, prefix)]).toEqual(new Array(prefix).fill(0));
+          expect(out.subarray(prefix).toString('utf8')).toBe(encodeLeafText(f));
+        },
+      ),
+    );
+  });
+
+  it('refuses to write the event with a wrong UTF-8 length, and bad fields as the text does', () => {
+    const bytes = Buffer.byteLength(fields.eventCanonical);
+    for (const wrong of [bytes - 1, bytes + 1, fields.eventCanonical.length])
+      expect(codeOf(() => encodeLeafAfter(fields, wrong, 1))).toBe('LEAF_MALFORMED');
+    expect(codeOf(() => encodeLeafAfter({ ...fields, index: -1 }, bytes, 1))).toBe('LEAF_MALFORMED');
+    expect(codeOf(() => encodeLeafAfter({ ...fields, signature: 'x' }, bytes, 1))).toBe('LEAF_MALFORMED');
   });
 
   it.each([

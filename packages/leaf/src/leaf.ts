@@ -39,16 +39,45 @@ export class LeafError extends Error {
 
 const ADMITTED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/** The leaf text. `eventCanonical` must already be canonical (it is what was hashed and signed). */
-export function encodeLeafText(f: LeafFields): string {
+function checkFields(f: LeafFields): void {
   if (!Number.isSafeInteger(f.index) || f.index < 0)
     throw new LeafError('LEAF_MALFORMED', 'index must be >= 0');
   if (!ADMITTED.test(f.admitted))
     throw new LeafError('LEAF_MALFORMED', 'admitted must be RFC 3339 UTC with ms');
   if (!isSignatureBase64(f.signature))
     throw new LeafError('LEAF_MALFORMED', 'signature must be base64 of 64 bytes');
-  // Members in code-unit order: admitted < event < index < signature < v.
-  return `{"admitted":"${f.admitted}","event":${f.eventCanonical},"index":${f.index},"signature":"${f.signature}","v":${LEAF_VERSION}}`;
+}
+
+// Members in code-unit order: admitted < event < index < signature < v.
+const beforeEvent = (f: LeafFields) => `{"admitted":"${f.admitted}","event":`;
+const afterEvent = (f: LeafFields) => `,"index":${f.index},"signature":"${f.signature}","v":${LEAF_VERSION}}`;
+
+/** The leaf text. `eventCanonical` must already be canonical (it is what was hashed and signed). */
+export function encodeLeafText(f: LeafFields): string {
+  checkFields(f);
+  return `${beforeEvent(f)}${f.eventCanonical}${afterEvent(f)}`;
+}
+
+/**
+ * encodeLeaf's bytes after `prefix` zero bytes (room for a leaf hash's 0x00), written part
+ * by part into one buffer: the event text is copied once instead of being joined into a
+ * leaf string that must be flattened, measured and encoded (~2 µs less per demo event).
+ * `eventBytes` is the UTF-8 length of eventCanonical; a wrong one is refused.
+ */
+export function encodeLeafAfter(f: LeafFields, eventBytes: number, prefix: number): Buffer {
+  checkFields(f);
+  // Both are ASCII: the admitted time and the signature are checked above.
+  const before = beforeEvent(f);
+  const after = afterEvent(f);
+  const out = Buffer.allocUnsafe(prefix + before.length + eventBytes + after.length);
+  out.fill(0, 0, prefix);
+  let at = prefix + out.write(before, prefix, 'latin1');
+  const written = out.write(f.eventCanonical, at, 'utf8');
+  if (written !== eventBytes || at + written + after.length !== out.length)
+    throw new LeafError('LEAF_MALFORMED', `the event text is not ${eventBytes} bytes of UTF-8`);
+  at += written;
+  out.write(after, at, 'latin1');
+  return out;
 }
 
 const encoder = new TextEncoder();

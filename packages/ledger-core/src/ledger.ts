@@ -15,7 +15,7 @@ import {
 } from '@civic-ledger/crypto';
 import { chainKey, checkLink, type ChainHead, type ChainOutcome } from '@civic-ledger/chain';
 import type { DecodedEvent } from '@civic-ledger/events';
-import { encodeLeafText, decodeLeaf } from '@civic-ledger/leaf';
+import { decodeLeaf, encodeLeafAfter, LeafError, type LeafFields } from '@civic-ledger/leaf';
 import type { CompactRange } from '@civic-ledger/merkle';
 import {
   consistencyProof,
@@ -193,12 +193,16 @@ function snapshot(s: BatchState): BatchState {
  * The leaf bytes and their RFC 9162 leaf hash, SHA-256(0x00 || leaf) as hashLeaf computes
  * it, written once into one buffer (hashLeaf would copy them again behind the prefix).
  */
-function leafAndHash(text: string): { leaf: Uint8Array; leafHash: Uint8Array } {
-  const n = Buffer.byteLength(text, 'utf8');
-  const buffer = Buffer.allocUnsafe(1 + n);
-  buffer[0] = 0x00;
-  buffer.write(text, 1, 'utf8');
-  return { leaf: buffer.subarray(1, 1 + n), leafHash: sha256(buffer.subarray(0, 1 + n)) };
+function leafAndHash(fields: LeafFields, eventBytes: number): { leaf: Uint8Array; leafHash: Uint8Array } {
+  let buffer: Buffer;
+  try {
+    buffer = encodeLeafAfter(fields, eventBytes, 1);
+  } catch (e) {
+    // A pre-decoded event (submitDecoded) whose size is not its text's: measure it here.
+    if (!(e instanceof LeafError)) throw e;
+    buffer = encodeLeafAfter(fields, Buffer.byteLength(fields.eventCanonical, 'utf8'), 1);
+  }
+  return { leaf: buffer.subarray(1), leafHash: sha256(buffer) };
 }
 
 function toBase64(b: Uint8Array): string {
@@ -770,7 +774,8 @@ export class Ledger {
     // Accepted: record everything on the batch state.
     const signature = d.signatureText ?? toBase64(d.signature);
     const { leaf, leafHash } = leafAndHash(
-      encodeLeafText({ index, admitted: admittedAt, eventCanonical: d.canonical, signature }),
+      { index, admitted: admittedAt, eventCanonical: d.canonical, signature },
+      d.size,
     );
     state.range.append(leafHash, state.nodes);
     state.leaves.push({ index, leaf, eventHash: d.hash, chain, seq: e.seq });

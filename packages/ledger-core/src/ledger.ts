@@ -282,6 +282,7 @@ export class Ledger {
   #registry: Registry;
   /** Committed chain heads this writer has seen (the store answers for the others). */
   readonly #heads = new Map<string, ChainHead>();
+  readonly #chainKeys = new Map<string, Map<string, string>>();
   #queue: Unit[] = [];
   #queued = 0;
   #flushing: Promise<void> | undefined;
@@ -720,7 +721,7 @@ export class Ledger {
   ): Receipt | 'duplicate' {
     const e = d.event;
     const index = this.#size + state.leaves.length;
-    const chain = chainKey(e.emitter, e.stream);
+    const chain = this.#chainOf(e);
 
     // Chain first: a duplicate is answered with its receipt whatever else has changed since.
     const head = state.heads.get(chain) ?? this.#heads.get(chain) ?? { seq: 0, hash: GENESIS_PREV };
@@ -854,10 +855,29 @@ export class Ledger {
     }
   }
 
+  /**
+   * chainKey(emitter, stream), one string per chain: a key built per use is a new string
+   * that every map it is looked up in must flatten and hash again (~5 uses per event).
+   */
+  #chainOf(e: { emitter: string; stream: string }): string {
+    let byStream = this.#chainKeys.get(e.emitter);
+    if (byStream === undefined) {
+      // Bounded: events naming chains are decoded before they are admitted.
+      if (this.#chainKeys.size >= 10_000) this.#chainKeys.clear();
+      this.#chainKeys.set(e.emitter, (byStream = new Map()));
+    }
+    let key = byStream.get(e.stream);
+    if (key === undefined) {
+      if (byStream.size >= 10_000) byStream.clear();
+      byStream.set(e.stream, (key = chainKey(e.emitter, e.stream)));
+    }
+    return key;
+  }
+
   async #loadHeads(all: DecodedEvent[]): Promise<void> {
     const missing = new Set<string>();
     for (const d of all) {
-      const k = chainKey(d.event.emitter, d.event.stream);
+      const k = this.#chainOf(d.event);
       if (!this.#heads.has(k)) missing.add(k);
     }
     for (const k of missing) {
@@ -870,7 +890,7 @@ export class Ledger {
   async #priorEntries(all: DecodedEvent[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (const d of all) {
-      const k = chainKey(d.event.emitter, d.event.stream);
+      const k = this.#chainOf(d.event);
       const head = this.#heads.get(k)!;
       if (d.event.seq <= head.seq) {
         const known = this.#recent.at(k, d.event.seq);
@@ -895,7 +915,7 @@ export class Ledger {
     // naming it is answered by the batch itself (accepted earlier in it, or refused).
     const fresh = new Set<string>();
     for (const d of all) {
-      if (d.event.seq > this.#heads.get(chainKey(d.event.emitter, d.event.stream))!.seq) fresh.add(d.hash);
+      if (d.event.seq > this.#heads.get(this.#chainOf(d.event))!.seq) fresh.add(d.hash);
     }
     const missing = [...wanted].filter((h) => !known.has(h) && !fresh.has(h));
     if (missing.length > 0)

@@ -1,4 +1,5 @@
 // Checks shared by every adapter, so they refuse malformed batches alike.
+import { isHex64 } from '@civic-ledger/crypto/portable';
 import { nodeCoverage, type NodeId } from '@civic-ledger/merkle';
 import { StorageError } from './errors.ts';
 import type { AppendBatch } from './types.ts';
@@ -29,7 +30,7 @@ export function checkBatch(expectedSize: number, batch: AppendBatch): void {
     if (l.index < expectedSize || l.index >= newSize) {
       throw new StorageError('BAD_BATCH', `lineage link at ${l.index} outside the batch`);
     }
-    if (!/^[0-9a-f]{64}$/.test(l.input)) {
+    if (!isHex64(l.input)) {
       throw new StorageError(
         'BAD_BATCH',
         `lineage link at ${l.index}: input must be 64 lower-case hex digits`,

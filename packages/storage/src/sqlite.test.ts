@@ -299,7 +299,15 @@ describe('SqliteStore lookups', () => {
     await expectAllFound(open(path), [...leaves, ...more]);
   });
 
-  it('derives the lineage rows of a file written before they existed, once, on open', async () => {
+  it.each([
+    ['with no downstream rows', 'DROP TABLE downstream'],
+    [
+      'with the earlier lineage table keyed by input hash',
+      `DROP TABLE downstream;
+       CREATE TABLE lineage (ikey INTEGER NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (ikey, idx)) WITHOUT ROWID;
+       INSERT INTO lineage VALUES (1, 1);`,
+    ],
+  ])('derives the downstream rows of a file written %s, once, on open', async (_, sql) => {
     const path = tempPath();
     const a = open(path);
     const lease = await a.acquireWriter(OWNER);
@@ -310,9 +318,106 @@ describe('SqliteStore lookups', () => {
     await a.releaseWriter(lease);
     await a.close();
     const raw = new DatabaseSync(path);
-    raw.exec('DROP TABLE lineage');
+    raw.exec(sql);
     raw.close();
     const b = open(path);
     expect((await b.getLeavesByInput([x])).map((l) => l.index)).toEqual([1, 3, 5]);
+    const check = new DatabaseSync(path, { readOnly: true });
+    const tables = (
+      check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+        name: string;
+      }[]
+    ).map((t) => t.name);
+    check.close();
+    expect(tables).toContain('downstream');
+    expect(tables).not.toContain('lineage');
+  });
+});
+
+describe('SqliteStore downstream lineage', () => {
+  const inputsOf = (i: number) => [`${(i % 5).toString(16)}`.repeat(64)];
+
+  it('keeps the links in a few append-only rows, and finds every child after a reopen', async () => {
+    const path = tempPath();
+    const a = open(path);
+    const lease = await a.acquireWriter(OWNER);
+    const range = CompactRange.empty();
+    for (const n of [1, 1, 1, 300, 1, 2, 700, 1])
+      await a.append(lease, range.size, syntheticBatch(range, n, { inputs: inputsOf }));
+    const expected = (k: number) =>
+      Array.from({ length: range.size }, (_, i) => i).filter((i) => i % 5 === k);
+    for (const store of [a, open(path)]) {
+      for (let k = 0; k < 5; k++)
+        expect((await store.getLeavesByInput([inputsOf(k)[0]!])).map((l) => l.index)).toEqual(expected(k));
+    }
+    const raw = new DatabaseSync(path, { readOnly: true });
+    const rows = raw.prepare('SELECT start, length(links) AS bytes FROM downstream ORDER BY start').all();
+    raw.close();
+    // A batch joins the last row while that row holds fewer than 512 links (306 when the
+    // batch of 700 came); the last event finds 1006 there and starts a row of its own.
+    expect(rows).toEqual([
+      { start: 0, bytes: 12 * 1006 },
+      { start: 1006, bytes: 12 },
+    ]);
+  });
+
+  it('a second instance on the same file sees the children the first appends after it loaded', async () => {
+    const path = tempPath();
+    const a = open(path);
+    const reader = open(path);
+    const lease = await a.acquireWriter(OWNER);
+    const range = CompactRange.empty();
+    const x = inputsOf(0)[0]!;
+    await a.append(lease, 0, syntheticBatch(range, 10, { inputs: inputsOf }));
+    expect((await reader.getLeavesByInput([x])).map((l) => l.index)).toEqual([0, 5]);
+    await a.append(lease, 10, syntheticBatch(range, 1, { inputs: inputsOf }));
+    await a.append(lease, 11, syntheticBatch(range, 10, { inputs: inputsOf }));
+    expect((await reader.getLeavesByInput([x])).map((l) => l.index)).toEqual([0, 5, 10, 15, 20]);
+    expect((await a.getLeavesByInput([x])).map((l) => l.index)).toEqual([0, 5, 10, 15, 20]);
+  });
+
+  it('compares the full hash when input key prefixes collide', async () => {
+    const path = tempPath();
+    const a = open(path, { lookupKeyBits: 4 });
+    const lease = await a.acquireWriter(OWNER);
+    const range = CompactRange.empty();
+    // With 4-bit keys, inputs 0... and 0f... collide; only the leaves naming the hash asked for answer.
+    const twin = (i: number) => [i % 2 === 0 ? '0'.repeat(64) : `0${'f'.repeat(63)}`];
+    await a.append(lease, 0, syntheticBatch(range, 8, { inputs: twin }));
+    expect((await a.getLeavesByInput(['0'.repeat(64)])).map((l) => l.index)).toEqual([0, 2, 4, 6]);
+    expect((await a.getLeavesByInput([`0${'f'.repeat(63)}`])).map((l) => l.index)).toEqual([1, 3, 5, 7]);
+  });
+
+  it('never shows links beyond the head, and a new writer drops them', async () => {
+    const path = tempPath();
+    const a = open(path);
+    const lease = await a.acquireWriter(OWNER);
+    const range = CompactRange.empty();
+    const x = inputsOf(0)[0]!;
+    await a.append(lease, 0, syntheticBatch(range, 10, { inputs: inputsOf }));
+    // What a writer without transactions could leave behind: the last row extended past the
+    // head, and a row beyond it (links naming x at 10 and 15).
+    const link = (index: number) => {
+      const b = Buffer.alloc(12);
+      b.write(x.slice(0, 12), 0, 6, 'hex');
+      b.writeUIntBE(index, 6, 6);
+      return b;
+    };
+    const raw = new DatabaseSync(path);
+    const row = raw.prepare('SELECT links FROM downstream WHERE start = 0').get() as { links: Uint8Array };
+    raw.prepare('UPDATE downstream SET links = ? WHERE start = 0').run(Buffer.concat([row.links, link(10)]));
+    raw.prepare('INSERT INTO downstream VALUES (15, ?)').run(link(15));
+    raw.close();
+    const reader = open(path);
+    expect((await reader.getLeavesByInput([x])).map((l) => l.index)).toEqual([0, 5]);
+    const b = open(path);
+    const lease2 = await b.acquireWriter({ owner: 'writer-b', ttlMs: 60_000, now: Date.now() + 120_000 });
+    const check = new DatabaseSync(path, { readOnly: true });
+    expect(check.prepare('SELECT start, length(links) AS bytes FROM downstream').all()).toEqual([
+      { start: 0, bytes: 12 * 10 },
+    ]);
+    check.close();
+    await b.append(lease2, 10, syntheticBatch(range, 10, { inputs: inputsOf }));
+    expect((await reader.getLeavesByInput([x])).map((l) => l.index)).toEqual([0, 5, 10, 15]);
   });
 });

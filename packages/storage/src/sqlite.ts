@@ -14,14 +14,24 @@
 // caught up from them (rows at or past what they hold, below the head) before every
 // lookup, so another process's appends are seen. A lookup names candidate rows; each is
 // read by primary key and checked against its stored event hash, chain and seq.
+// Downstream lineage (which leaves name a hash among their inputs) is kept the same way:
+// append-only `downstream` rows, a multimap in memory (sqlite-downstream.ts).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { isHex64 } from '@civic-ledger/crypto/portable';
 import { emptyRoot, nodeCoverage, nodeLevel, type NodeId } from '@civic-ledger/merkle';
-import { checkBatch, hashKey } from './batch.ts';
+import { checkBatch } from './batch.ts';
 import { ChainIndex } from './chain-index.ts';
 import { StorageError } from './errors.ts';
 import { HashIndex, keyParts } from './hash-index.ts';
+import {
+  DownstreamIndex,
+  linkIndex,
+  LINK_BYTES,
+  packLinks,
+  type DownstreamLink,
+} from './sqlite-downstream.ts';
 import { trailingOnes, UPPER_LEVEL, UpperNodes } from './sqlite-upper.ts';
 import type {
   AcquireOptions,
@@ -80,12 +90,11 @@ CREATE TABLE IF NOT EXISTS registry (
   idx INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, org TEXT NOT NULL, data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, created INTEGER NOT NULL);
--- Derived: downstream lineage. The entry at idx names an input whose event hash starts
--- with the 48-bit key ikey (a prefix, as in lookups: readers confirm the full hash in the
--- leaf). Clustered by key, so the children of a hash are one range read.
-CREATE TABLE IF NOT EXISTS lineage (
-  ikey INTEGER NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (ikey, idx)
-) WITHOUT ROWID;
+-- Derived, append-only: downstream lineage (sqlite-downstream.ts). links: 12 bytes per
+-- link of the leaves from start on, in ledger index order: the 48-bit key of an input's
+-- event hash (a prefix, as in lookups: readers confirm the full hash in the leaf), then
+-- the ledger index of the leaf naming it, both big-endian.
+CREATE TABLE IF NOT EXISTS downstream (start INTEGER PRIMARY KEY, links BLOB NOT NULL);
 `;
 
 // Secondary indexes are derived data: dropped and rebuilt with the derived rows.
@@ -205,6 +214,8 @@ export class SqliteStore implements LedgerStore {
   #mem: Lookups | undefined;
   /** The upper levels of the tree, loaded on the first node read; only committed nodes. */
   #upper: UpperNodes | undefined;
+  /** Downstream links, loaded on the first lookup by input; only committed links. */
+  #down: DownstreamIndex | undefined;
   /** The lowest level of `upper` in this file. */
   readonly #upperLevel: number;
 
@@ -226,10 +237,10 @@ export class SqliteStore implements LedgerStore {
       'PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;',
     );
     const hadLeaves = this.#hasTable('leaves');
-    const hadLineage = this.#hasTable('lineage');
+    const hadDownstream = this.#hasTable('downstream');
     this.#db.exec(SCHEMA);
     this.#migrate();
-    if (hadLeaves && !hadLineage) this.#backfillLineage();
+    if (!hadDownstream) this.#backfillDownstream(hadLeaves);
     const level = (
       this.#db.prepare('SELECT nodes FROM upper WHERE idx = -1').get() as { nodes: Uint8Array } | undefined
     )?.nodes[0];
@@ -261,7 +272,14 @@ export class SqliteStore implements LedgerStore {
          WHERE start >= coalesce((SELECT max(start) FROM lookups WHERE start <= ?1), 0) AND start < ?2
          ORDER BY start`,
       ),
-      children: p('SELECT idx FROM lineage WHERE ikey = ? AND idx < ?'),
+      lastDownstream: p('SELECT start, links FROM downstream ORDER BY start DESC LIMIT 1'),
+      putDownstream: p('INSERT OR REPLACE INTO downstream (start, links) VALUES (?, ?)'),
+      // The row holding links of index ?1 (or the first after it) and every later one below the head.
+      downstreamFrom: p(
+        `SELECT links FROM downstream
+         WHERE start >= coalesce((SELECT max(start) FROM downstream WHERE start <= ?1), 0) AND start < ?2
+         ORDER BY start`,
+      ),
       registryAll: p('SELECT idx, kind, id, org, data FROM registry WHERE idx < ? ORDER BY idx'),
       registryOf: p('SELECT idx, kind, id, org, data FROM registry WHERE id = ? AND idx < ? ORDER BY idx'),
       putCheckpoint: p('INSERT OR IGNORE INTO checkpoints (size, note, created) VALUES (?, ?, ?)'),
@@ -323,21 +341,26 @@ export class SqliteStore implements LedgerStore {
     );
   }
 
-  // Files written before the lineage table existed: derive its rows from the leaves, once.
-  #backfillLineage(): void {
+  // A new `downstream` table: in a file written before it existed (with no lineage rows,
+  // or with the earlier `lineage` table keyed by input hash), derive its rows from the
+  // leaves, once. The statements are prepared here: #s is not set up yet.
+  #backfillDownstream(hadLeaves: boolean): void {
     this.#tx(() => {
-      const size = (
-        this.#db.prepare('SELECT size FROM head WHERE id = 1').get() as { size: number } | undefined
-      )?.size;
+      this.#db.exec('DROP TABLE IF EXISTS lineage');
+      if (!hadLeaves) return;
+      const size =
+        (this.#db.prepare('SELECT size FROM head WHERE id = 1').get() as { size: number } | undefined)
+          ?.size ?? 0;
       const read = this.#db.prepare('SELECT idx, leaf FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx');
-      for (let start = 0; start < (size ?? 0); start += MAX_ROW) {
-        const rows = read.all(start, Math.min(size!, start + MAX_ROW)) as unknown as {
+      const put = this.#db.prepare('INSERT OR REPLACE INTO downstream (start, links) VALUES (?, ?)');
+      for (let start = 0; start < size; start += MAX_ROW) {
+        const rows = read.all(start, Math.min(size, start + MAX_ROW)) as unknown as {
           idx: number;
           leaf: Uint8Array;
         }[];
-        const values: number[] = [];
-        for (const r of rows) for (const h of leafInputs(r.leaf)) values.push(hashKey(h), r.idx);
-        this.#insertMany('lineage (ikey, idx)', 2, values);
+        const links: DownstreamLink[] = [];
+        for (const r of rows) for (const input of leafInputs(r.leaf)) links.push({ input, index: r.idx });
+        if (links.length > 0) put.run(links[0]!.index, packLinks(links));
       }
     });
   }
@@ -433,7 +456,8 @@ export class SqliteStore implements LedgerStore {
       // Recovery: rows beyond the head belong to no committed batch.
       this.#db.prepare('DELETE FROM leaves WHERE idx >= ?').run(h.size);
       this.#db.prepare('DELETE FROM registry WHERE idx >= ?').run(h.size);
-      this.#db.prepare('DELETE FROM lineage WHERE idx >= ?').run(h.size);
+      this.#db.prepare('DELETE FROM downstream WHERE start >= ?').run(h.size);
+      this.#truncateDownstream(h.size);
       this.#db.prepare('DELETE FROM lookups WHERE start >= ?').run(h.size);
       this.#db.prepare('DELETE FROM upper WHERE idx >= ?').run(h.size);
       this.#db
@@ -486,6 +510,8 @@ export class SqliteStore implements LedgerStore {
       for (const [owner, nodes] of committed.upper) this.#upper.putRow(owner, nodes);
       this.#upper.loadedTo = newSize;
     }
+    if (this.#down !== undefined && this.#down.loadedTo === expectedSize)
+      this.#down.add(batch.lineage, newSize);
     // Committed: extend the in-memory lookups if they are loaded and current (otherwise
     // the next lookup catches up from the rows).
     const mem = this.#mem;
@@ -538,12 +564,51 @@ export class SqliteStore implements LedgerStore {
     for (const [index, merged] of inodes) keepUpper(index, merged);
     const reg = this.#s['insertRegistry']!;
     for (const r of batch.registry) reg.run(r.index, r.kind, r.id, r.org, r.data);
-    if (batch.lineage.length > 0) {
-      const links: number[] = [];
-      for (const l of batch.lineage) links.push(hashKey(l.input), l.index);
-      this.#insertMany('lineage (ikey, idx)', 2, links);
-    }
+    this.#writeDownstream(batch.lineage);
     return upper;
+  }
+
+  /**
+   * Writes the `downstream` links of a batch (ledger index order, after every link written
+   * before): a new row, or the last one extended while it holds few (single events).
+   */
+  #writeDownstream(links: readonly DownstreamLink[]): void {
+    if (links.length === 0) return;
+    const packed = packLinks(links);
+    const last = this.#s['lastDownstream']!.get() as { start: number; links: Uint8Array } | undefined;
+    if (last !== undefined && last.links.length < MERGE_BELOW * LINK_BYTES)
+      this.#s['putDownstream']!.run(last.start, Buffer.concat([last.links, packed]));
+    else this.#s['putDownstream']!.run(links[0]!.index, packed);
+  }
+
+  /** Recovery: drops the links of the last `downstream` row at or beyond the head. */
+  #truncateDownstream(size: number): void {
+    const last = this.#db.prepare('SELECT start, links FROM downstream ORDER BY start DESC LIMIT 1').get() as
+      { start: number; links: Uint8Array } | undefined;
+    if (last === undefined) return;
+    let n = last.links.length / LINK_BYTES;
+    while (n > 0 && linkIndex(last.links, n - 1) >= size) n--;
+    if (n < last.links.length / LINK_BYTES)
+      this.#db
+        .prepare('UPDATE downstream SET links = ? WHERE start = ?')
+        .run(last.links.subarray(0, n * LINK_BYTES), last.start);
+  }
+
+  /** The in-memory downstream links of every leaf below `size` (loaded on first use). */
+  #downstream(size: number): DownstreamIndex {
+    let down = this.#down;
+    if (down === undefined) {
+      down = new DownstreamIndex(this.#keyBits === undefined ? {} : { keyBits: this.#keyBits });
+      this.#down = down;
+    }
+    if (down.loadedTo < size) {
+      const rows = this.#s['downstreamFrom']!.all(down.loadedTo, size) as { links: Uint8Array }[];
+      down.load(
+        rows.map((r) => r.links),
+        size,
+      );
+    }
+    return down;
   }
 
   #nodeStatements(): { inodesAt: StatementSync; setInodes: StatementSync } {
@@ -673,7 +738,7 @@ export class SqliteStore implements LedgerStore {
     const want = new Set<string>();
     const candidates: number[] = [];
     for (const h of hashes) {
-      if (want.has(h) || !/^[0-9a-f]{64}$/.test(h)) continue;
+      if (want.has(h) || !isHex64(h)) continue;
       want.add(h);
       const [hi, lo] = keyParts(h);
       index.find(hi, lo, candidates);
@@ -689,12 +754,10 @@ export class SqliteStore implements LedgerStore {
   async getLeavesByInput(hashes: readonly string[]): Promise<LeafRecord[]> {
     this.#open();
     const size = this.#headRow().size;
-    const want = new Set(hashes.filter((h) => /^[0-9a-f]{64}$/.test(h)));
-    const children = this.#s['children']!;
+    const want = new Set(hashes.filter((h) => isHex64(h)));
+    const down = this.#downstream(size);
     const candidates = new Set<number>();
-    for (const h of want) {
-      for (const r of children.all(hashKey(h), size) as { idx: number }[]) candidates.add(r.idx);
-    }
+    for (const h of want) down.find(h, candidates);
     const rows = this.#selectIn('SELECT idx, leaf, ehash, chain, seq FROM leaves WHERE idx IN', [
       ...candidates,
     ]) as LeafRow[];
@@ -881,7 +944,7 @@ export class SqliteStore implements LedgerStore {
     this.#tx(() => {
       if (this.#headRow().epoch !== lease.epoch) throw new StorageError('STALE_WRITER', 'fenced');
       this.#db.exec(
-        'DELETE FROM registry; DELETE FROM lookups; DELETE FROM lineage; DELETE FROM upper WHERE idx >= 0; UPDATE leaves SET lhash = NULL, inodes = NULL;',
+        'DELETE FROM registry; DELETE FROM lookups; DELETE FROM downstream; DELETE FROM upper WHERE idx >= 0; UPDATE leaves SET lhash = NULL, inodes = NULL;',
       );
       this.#db.exec('DROP INDEX IF EXISTS registry_id;');
       // The lookup columns of leaves are derived too: blank them so a rebuild must recompute them.
@@ -891,6 +954,7 @@ export class SqliteStore implements LedgerStore {
     // writeDerived writes.
     this.#mem = undefined;
     this.#upper = undefined;
+    this.#down = undefined;
   }
 
   async writeDerived(lease: WriterLease, batch: AppendBatch): Promise<void> {
@@ -906,6 +970,7 @@ export class SqliteStore implements LedgerStore {
     // Read again from the rows once they are all written (a read between two batches of a
     // rebuild would otherwise have marked later ones as loaded).
     this.#upper = undefined;
+    this.#down = undefined;
   }
 
   async close(): Promise<void> {

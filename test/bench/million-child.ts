@@ -13,6 +13,10 @@ const ledger = await benchLedger(store);
 const baselineRss = process.memoryUsage().rss;
 const next = chainEventSource({ emitter: AGENCY, key: agencyKey, sign: false });
 const start = performance.now();
+// Rates of the first and the last 100k appended: whether the append slows as the log grows.
+const SEGMENT = Math.min(100_000, n);
+let segmentStart = start;
+const segments: number[] = [];
 const tty = process.stderr.isTTY;
 for (let done = 0; done < n;) {
   const chunk = next(Math.min(1000, n - done));
@@ -22,6 +26,11 @@ for (let done = 0; done < n;) {
     if (bad && !bad.ok) throw new Error(`refused: ${bad.error.code} ${bad.error.message}`);
   }
   done += chunk.length;
+  if (done % SEGMENT === 0) {
+    const now = performance.now();
+    segments.push(SEGMENT / ((now - segmentStart) / 1000));
+    segmentStart = now;
+  }
   if (tty) process.stderr.write(`\rappending: ${done}/${n}`);
 }
 if (tty) process.stderr.write('\n');
@@ -32,5 +41,12 @@ const size = (await store.head()).size;
 await store.close();
 if (process.env['BENCH_DEBUG']) process.stderr.write(`${JSON.stringify(process.memoryUsage())}\n`);
 process.stdout.write(
-  JSON.stringify({ baselineRss, peakRss: process.resourceUsage().maxRSS * 1024, seconds, size }),
+  JSON.stringify({
+    baselineRss,
+    peakRss: process.resourceUsage().maxRSS * 1024,
+    seconds,
+    size,
+    firstSegment: segments[0],
+    lastSegment: segments.at(-1),
+  }),
 );

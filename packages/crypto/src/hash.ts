@@ -7,7 +7,8 @@ import { createHash, hash } from 'node:crypto';
 // µs a 65-byte tree node costs here. The digest as a 'binary' (latin1) string, copied into
 // a shared slab, costs about half (measured on this project's machine). Digests are 32-byte
 // views of an 8 KiB slab that is never written again once handed out; a caller that must
-// own a digest's ArrayBuffer (to transfer it to a worker) copies it first.
+// own a digest's ArrayBuffer (to transfer it to a worker), or keeps a few digests for long
+// among many it drops (each would hold its slab), copies them first (`.slice()`).
 const SLAB_BYTES = 8192;
 let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
 let slabUsed = 0;

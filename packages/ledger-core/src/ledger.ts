@@ -577,7 +577,8 @@ export class Ledger {
     const jobs: { d: DecodedEvent; key: KeyState }[] = [];
     units.forEach((u, ui) => {
       if (u.signaturesVerified) return;
-      if (u.verified) for (const [d, v] of u.verified) verified.set(d, v);
+      // forEach: a for-of over entries makes an array per entry where it runs unoptimized.
+      u.verified?.forEach((v, d) => verified.set(d, v));
       for (const d of decoded[ui]!) {
         if (d === undefined || verified.has(d)) continue;
         const k = this.#registry.key(d.event.key);

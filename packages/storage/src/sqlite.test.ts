@@ -376,6 +376,24 @@ describe('SqliteStore downstream lineage', () => {
     expect((await a.getLeavesByInput([x])).map((l) => l.index)).toEqual([0, 5, 10, 15, 20]);
   });
 
+  it('stores a batch whose links come in any order in ledger index order', async () => {
+    const path = tempPath();
+    const a = open(path);
+    const lease = await a.acquireWriter(OWNER);
+    const range = CompactRange.empty();
+    const batch = syntheticBatch(range, 12, { inputs: inputsOf });
+    batch.lineage.reverse();
+    await a.append(lease, 0, batch);
+    expect((await open(path).getLeavesByInput([inputsOf(1)[0]!])).map((l) => l.index)).toEqual([1, 6, 11]);
+    const raw = new DatabaseSync(path, { readOnly: true });
+    const { links } = raw.prepare('SELECT links FROM downstream').get() as { links: Uint8Array };
+    raw.close();
+    const order = Array.from({ length: links.length / 12 }, (_, i) =>
+      Buffer.from(links).readUIntBE(12 * i + 6, 6),
+    );
+    expect(order).toEqual(Array.from({ length: 12 }, (_, i) => i));
+  });
+
   it('compares the full hash when input key prefixes collide', async () => {
     const path = tempPath();
     const a = open(path, { lookupKeyBits: 4 });

@@ -90,12 +90,14 @@ CREATE TABLE IF NOT EXISTS registry (
   idx INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, org TEXT NOT NULL, data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, created INTEGER NOT NULL);
--- Derived, append-only: downstream lineage (sqlite-downstream.ts). links: 12 bytes per
--- link of the leaves from start on, in ledger index order: the 48-bit key of an input's
--- event hash (a prefix, as in lookups: readers confirm the full hash in the leaf), then
--- the ledger index of the leaf naming it, both big-endian.
-CREATE TABLE IF NOT EXISTS downstream (start INTEGER PRIMARY KEY, links BLOB NOT NULL);
 `;
+
+// Derived, append-only: downstream lineage (sqlite-downstream.ts). links: 12 bytes per link
+// of the leaves from start on, in ledger index order: the 48-bit key of an input's event
+// hash (a prefix, as in lookups: readers confirm the full hash in the leaf), then the
+// ledger index of the leaf naming it, both big-endian. Made with its rows in one
+// transaction (#openDownstream), so no process sees it before they are all there.
+const DOWNSTREAM = 'CREATE TABLE downstream (start INTEGER PRIMARY KEY, links BLOB NOT NULL)';
 
 // Secondary indexes are derived data: dropped and rebuilt with the derived rows.
 const INDEXES = `
@@ -237,10 +239,9 @@ export class SqliteStore implements LedgerStore {
       'PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;',
     );
     const hadLeaves = this.#hasTable('leaves');
-    const hadDownstream = this.#hasTable('downstream');
     this.#db.exec(SCHEMA);
     this.#migrate();
-    if (!hadDownstream) this.#backfillDownstream(hadLeaves);
+    if (!this.#hasTable('downstream')) this.#openDownstream();
     const level = (
       this.#db.prepare('SELECT nodes FROM upper WHERE idx = -1').get() as { nodes: Uint8Array } | undefined
     )?.nodes[0];
@@ -341,13 +342,16 @@ export class SqliteStore implements LedgerStore {
     );
   }
 
-  // A new `downstream` table: in a file written before it existed (with no lineage rows,
-  // or with the earlier `lineage` table keyed by input hash), derive its rows from the
-  // leaves, once. The statements are prepared here: #s is not set up yet.
-  #backfillDownstream(hadLeaves: boolean): void {
+  // The `downstream` table, made in one transaction with the rows derived from the leaves
+  // of a file written before it existed (with no lineage rows, or with the earlier
+  // `lineage` table keyed by input hash, dropped here). Another process opening the file
+  // meanwhile waits for the transaction, then finds the table whole. The statements are
+  // prepared here: #s is not set up yet.
+  #openDownstream(): void {
     this.#tx(() => {
+      if (this.#hasTable('downstream')) return; // another process made it meanwhile
+      this.#db.exec(DOWNSTREAM);
       this.#db.exec('DROP TABLE IF EXISTS lineage');
-      if (!hadLeaves) return;
       const size =
         (this.#db.prepare('SELECT size FROM head WHERE id = 1').get() as { size: number } | undefined)
           ?.size ?? 0;
@@ -574,11 +578,14 @@ export class SqliteStore implements LedgerStore {
    */
   #writeDownstream(links: readonly DownstreamLink[]): void {
     if (links.length === 0) return;
-    const packed = packLinks(links);
+    // The contract does not order a batch's links; a row keeps them in index order.
+    let sorted = true;
+    for (let i = 1; i < links.length && sorted; i++) sorted = links[i - 1]!.index <= links[i]!.index;
+    const packed = packLinks(sorted ? links : [...links].sort((a, b) => a.index - b.index));
     const last = this.#s['lastDownstream']!.get() as { start: number; links: Uint8Array } | undefined;
     if (last !== undefined && last.links.length < MERGE_BELOW * LINK_BYTES)
       this.#s['putDownstream']!.run(last.start, Buffer.concat([last.links, packed]));
-    else this.#s['putDownstream']!.run(links[0]!.index, packed);
+    else this.#s['putDownstream']!.run(linkIndex(packed, 0), packed);
   }
 
   /** Recovery: drops the links of the last `downstream` row at or beyond the head. */

@@ -863,7 +863,7 @@ export class Ledger {
   #chainOf(e: { emitter: string; stream: string }): string {
     let byStream = this.#chainKeys.get(e.emitter);
     if (byStream === undefined) {
-      // Bounded: events naming chains are decoded before they are admitted.
+      // Bounded: it also gets the chains of events that are then refused.
       if (this.#chainKeys.size >= 10_000) this.#chainKeys.clear();
       this.#chainKeys.set(e.emitter, (byStream = new Map()));
     }

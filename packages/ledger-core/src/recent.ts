@@ -21,6 +21,8 @@ interface Chain {
 export class RecentEntries {
   readonly #capacity: number;
   readonly #eventHashes: Buffer;
+  /** The first 4 bytes of each slot's event hash: probes compare these before the 32. */
+  readonly #heads: Uint32Array;
   readonly #leafHashes: Buffer;
   readonly #index: Float64Array;
   readonly #seq: Float64Array;
@@ -41,6 +43,7 @@ export class RecentEntries {
     this.#capacity = Math.max(0, Math.floor(capacity));
     const c = this.#capacity;
     this.#eventHashes = Buffer.alloc(32 * c);
+    this.#heads = new Uint32Array(c);
     this.#leafHashes = Buffer.alloc(32 * c);
     this.#index = new Float64Array(c);
     this.#seq = new Float64Array(c);
@@ -60,6 +63,7 @@ export class RecentEntries {
     this.#next = (s + 1) % this.#capacity;
 
     this.#eventHashes.write(receipt.eventHash, 32 * s, 32, 'hex');
+    this.#heads[s] = this.#eventHashes.readUInt32BE(32 * s);
     this.#leafHashes.write(receipt.leafHash, 32 * s, 32, 'hex');
     this.#index[s] = receipt.index;
     this.#seq[s] = seq;
@@ -128,9 +132,11 @@ export class RecentEntries {
   /** Table position of the entry whose event hash equals bytes[offset, offset + 32), or -1. */
   #find(bytes: Buffer, offset: number): number {
     if (this.#table.length === 0) return -1;
-    for (let i = this.#home(bytes, offset); ; i = (i + 1) & this.#mask) {
+    const head = bytes.readUInt32BE(offset);
+    for (let i = head & this.#mask; ; i = (i + 1) & this.#mask) {
       const v = this.#table[i]!;
       if (v === 0) return -1;
+      if (this.#heads[v - 1] !== head) continue;
       const o = 32 * (v - 1);
       if (this.#eventHashes.compare(bytes, offset, offset + 32, o, o + 32) === 0) return i;
     }
@@ -148,7 +154,7 @@ export class RecentEntries {
     const m = this.#mask;
     let hole = i;
     for (let j = (i + 1) & m; this.#table[j] !== 0; j = (j + 1) & m) {
-      const home = this.#home(this.#eventHashes, 32 * (this.#table[j]! - 1));
+      const home = this.#heads[this.#table[j]! - 1]! & m;
       // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
       const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!between) {

@@ -22,7 +22,7 @@ export class RecentEntries {
   readonly #capacity: number;
   readonly #eventHashes: Buffer;
   /** The first 4 bytes of each slot's event hash: probes compare these before the 32. */
-  readonly #heads: Uint32Array;
+  readonly #prefix: Uint32Array;
   readonly #leafHashes: Buffer;
   readonly #index: Float64Array;
   readonly #seq: Float64Array;
@@ -43,7 +43,7 @@ export class RecentEntries {
     this.#capacity = Math.max(0, Math.floor(capacity));
     const c = this.#capacity;
     this.#eventHashes = Buffer.alloc(32 * c);
-    this.#heads = new Uint32Array(c);
+    this.#prefix = new Uint32Array(c);
     this.#leafHashes = Buffer.alloc(32 * c);
     this.#index = new Float64Array(c);
     this.#seq = new Float64Array(c);
@@ -63,7 +63,7 @@ export class RecentEntries {
     this.#next = (s + 1) % this.#capacity;
 
     this.#eventHashes.write(receipt.eventHash, 32 * s, 32, 'hex');
-    this.#heads[s] = this.#eventHashes.readUInt32BE(32 * s);
+    this.#prefix[s] = this.#eventHashes.readUInt32BE(32 * s);
     this.#leafHashes.write(receipt.leafHash, 32 * s, 32, 'hex');
     this.#index[s] = receipt.index;
     this.#seq[s] = seq;
@@ -74,14 +74,9 @@ export class RecentEntries {
     c.seqs.set(seq, s);
 
     // The same event hash again (a re-added entry): the table names the newer slot.
-    const at = this.#find(this.#eventHashes, 32 * s);
-    if (at >= 0) this.#table[at] = s + 1;
-    else {
-      let i = this.#home(this.#eventHashes, 32 * s);
-      while (this.#table[i] !== 0) i = (i + 1) & this.#mask;
-      this.#table[i] = s + 1;
-      this.#size++;
-    }
+    const at = this.#positionOf(this.#eventHashes, 32 * s);
+    if (this.#table[at] === 0) this.#size++;
+    this.#table[at] = s + 1;
   }
 
   /** Whether the event is among the recent entries (no receipt built). */
@@ -121,32 +116,30 @@ export class RecentEntries {
       }
       this.#chainOf[s] = undefined;
     }
-    const at = this.#find(this.#eventHashes, 32 * s);
-    if (at >= 0 && this.#table[at] === s + 1) this.#remove(at);
+    const at = this.#positionOf(this.#eventHashes, 32 * s);
+    if (this.#table[at] === s + 1) this.#remove(at);
   }
 
-  #home(bytes: Buffer, offset: number): number {
-    return bytes.readUInt32BE(offset) & this.#mask;
-  }
-
-  /** Table position of the entry whose event hash equals bytes[offset, offset + 32), or -1. */
-  #find(bytes: Buffer, offset: number): number {
-    if (this.#table.length === 0) return -1;
-    const head = bytes.readUInt32BE(offset);
-    for (let i = head & this.#mask; ; i = (i + 1) & this.#mask) {
+  /**
+   * Table position of the entry whose event hash equals bytes[offset, offset + 32), or the
+   * empty one ending its probe run (where it would go). The table is never full.
+   */
+  #positionOf(bytes: Buffer, offset: number): number {
+    const prefix = bytes.readUInt32BE(offset);
+    for (let i = prefix & this.#mask; ; i = (i + 1) & this.#mask) {
       const v = this.#table[i]!;
-      if (v === 0) return -1;
-      if (this.#heads[v - 1] !== head) continue;
+      if (v === 0) return i;
+      if (this.#prefix[v - 1] !== prefix) continue;
       const o = 32 * (v - 1);
       if (this.#eventHashes.compare(bytes, offset, offset + 32, o, o + 32) === 0) return i;
     }
   }
 
+  /** The slot holding the event, or -1. */
   #lookup(eventHash: string): number {
     if (this.#size === 0 || !isHex64(eventHash)) return -1;
     this.#probe.write(eventHash, 0, 32, 'hex');
-    const at = this.#find(this.#probe, 0);
-    return at < 0 ? -1 : this.#table[at]! - 1;
+    return this.#table[this.#positionOf(this.#probe, 0)]! - 1;
   }
 
   /** Empties table position i, moving later entries of its probe run back (no tombstones). */
@@ -154,7 +147,7 @@ export class RecentEntries {
     const m = this.#mask;
     let hole = i;
     for (let j = (i + 1) & m; this.#table[j] !== 0; j = (j + 1) & m) {
-      const home = this.#heads[this.#table[j]! - 1]! & m;
+      const home = this.#prefix[this.#table[j]! - 1]! & m;
       // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
       const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!between) {

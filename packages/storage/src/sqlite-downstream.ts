@@ -11,19 +11,13 @@
 // keys in a HashIndex whose entry numbers are link numbers, and the child of each link.
 
 import { HashIndex, keyParts } from './hash-index.ts';
+import type { LineageLink } from './types.ts';
 
 /** Bytes per link: 6 of input key, 6 of child ledger index. */
 export const LINK_BYTES = 12;
 
-export interface DownstreamLink {
-  /** The input's event hash (64 lower-case hex digits). */
-  input: string;
-  /** Ledger index of the leaf naming it. */
-  index: number;
-}
-
 /** Links packed as a `downstream` row stores them. */
-export function packLinks(links: readonly DownstreamLink[]): Buffer {
+export function packLinks(links: readonly LineageLink[]): Buffer {
   const out = Buffer.alloc(links.length * LINK_BYTES);
   for (let i = 0; i < links.length; i++) {
     const o = i * LINK_BYTES;
@@ -58,10 +52,6 @@ export class DownstreamIndex {
     this.#keys = new HashIndex(options.keyBits === undefined ? {} : { keyBits: options.keyBits });
   }
 
-  get links(): number {
-    return this.#keys.size;
-  }
-
   #push(hi: number, lo: number, child: number): void {
     const n = this.#keys.size;
     if (n === this.#child.length) {
@@ -88,7 +78,7 @@ export class DownstreamIndex {
   }
 
   /** Holds the links of leaves from loadedTo (in ledger index order) up to `to`. */
-  add(links: readonly DownstreamLink[], to: number): void {
+  add(links: readonly LineageLink[], to: number): void {
     for (const l of links) {
       if (l.index < this.loadedTo || l.index >= to) continue;
       const [hi, lo] = keyParts(l.input);

@@ -25,13 +25,7 @@ import { checkBatch } from './batch.ts';
 import { ChainIndex } from './chain-index.ts';
 import { StorageError } from './errors.ts';
 import { HashIndex, keyParts } from './hash-index.ts';
-import {
-  DownstreamIndex,
-  linkIndex,
-  LINK_BYTES,
-  packLinks,
-  type DownstreamLink,
-} from './sqlite-downstream.ts';
+import { DownstreamIndex, linkIndex, LINK_BYTES, packLinks } from './sqlite-downstream.ts';
 import { trailingOnes, UPPER_LEVEL, UpperNodes } from './sqlite-upper.ts';
 import type {
   AcquireOptions,
@@ -41,6 +35,7 @@ import type {
   LeafRecord,
   LedgerHead,
   LedgerStore,
+  LineageLink,
   RegistryRecord,
   WriterLease,
 } from './types.ts';
@@ -362,7 +357,7 @@ export class SqliteStore implements LedgerStore {
           idx: number;
           leaf: Uint8Array;
         }[];
-        const links: DownstreamLink[] = [];
+        const links: LineageLink[] = [];
         for (const r of rows) for (const input of leafInputs(r.leaf)) links.push({ input, index: r.idx });
         if (links.length > 0) put.run(links[0]!.index, packLinks(links));
       }
@@ -576,7 +571,7 @@ export class SqliteStore implements LedgerStore {
    * Writes the `downstream` links of a batch (ledger index order, after every link written
    * before): a new row, or the last one extended while it holds few (single events).
    */
-  #writeDownstream(links: readonly DownstreamLink[]): void {
+  #writeDownstream(links: readonly LineageLink[]): void {
     if (links.length === 0) return;
     // The contract does not order a batch's links; a row keeps them in index order.
     let sorted = true;
@@ -590,8 +585,7 @@ export class SqliteStore implements LedgerStore {
 
   /** Recovery: drops the links of the last `downstream` row at or beyond the head. */
   #truncateDownstream(size: number): void {
-    const last = this.#db.prepare('SELECT start, links FROM downstream ORDER BY start DESC LIMIT 1').get() as
-      { start: number; links: Uint8Array } | undefined;
+    const last = this.#s['lastDownstream']!.get() as { start: number; links: Uint8Array } | undefined;
     if (last === undefined) return;
     let n = last.links.length / LINK_BYTES;
     while (n > 0 && linkIndex(last.links, n - 1) >= size) n--;

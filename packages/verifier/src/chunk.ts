@@ -79,10 +79,12 @@ export interface ChunkOutput {
 
 /** Sets the signature state of deferred checks from their results (1 valid, 0 not). */
 export function applyChecks(out: ChunkOutput, results: Uint8Array): ChunkOutput {
-  const leaves = out.deferred?.leaves;
-  if (leaves !== undefined)
-    for (let j = 0; j < leaves.length; j++) out.sig[leaves[j]!] = results[j] === 1 ? SIG_VALID : SIG_INVALID;
+  if (out.deferred !== undefined) setChecked(out.sig, out.deferred.leaves, results);
   return out;
+}
+
+function setChecked(sig: Uint8Array, leaves: Uint32Array, results: Uint8Array): void {
+  for (let j = 0; j < leaves.length; j++) sig[leaves[j]!] = results[j] === 1 ? SIG_VALID : SIG_INVALID;
 }
 
 export const STRINGS_PER_LEAF = 7;
@@ -244,32 +246,36 @@ export class ChunkDecoder {
       }
     }
     inputStart[n] = inputs.length;
-    let deferred: ChunkOutput['deferred'];
-    if (defer) {
-      const records = new Uint8Array(128 * toVerifyKey.length);
-      const leaves = new Uint32Array(toVerifyKey.length);
-      for (let j = 0; j < toVerifyKey.length; j++) {
-        const k = toVerify[2 * j]!;
-        const at = toVerify[2 * j + 1]!;
-        const signature = Buffer.from(buf.toString('latin1', at, at + 88), 'base64');
-        leaves[j] = k;
-        // A malformed signature cannot verify: zeros fail.
-        if (signature.length !== 64) continue;
-        records.set(sigKeys.subarray(32 * k, 32 * k + 32), 128 * j);
-        own.copy(records, 128 * j + 32, 32 * k, 32 * k + 32);
-        records.set(signature, 128 * j + 64);
-      }
-      deferred = { records, leaves };
-    }
-    for (let j = 0; !defer && j < toVerifyKey.length; j++) {
+    // The checks as records (key, digest, signature): handed to the caller, or made here.
+    const checks = toVerifyKey.length;
+    // A Uint8Array, not a Buffer: its slice() must copy (parts are transferred to workers).
+    const records = new Uint8Array(128 * checks);
+    const checked = new Uint32Array(checks);
+    for (let j = 0; j < checks; j++) {
       const k = toVerify[2 * j]!;
       const at = toVerify[2 * j + 1]!;
-      own.copy(this.#message, this.#contextLength, 32 * k, 32 * k + 32);
       const signature = Buffer.from(buf.toString('latin1', at, at + 88), 'base64');
-      sig[k] =
-        signature.length === 64 && nodeVerify(null, this.#message, toVerifyKey[j]!, signature)
-          ? SIG_VALID
-          : SIG_INVALID;
+      checked[j] = k;
+      // A malformed signature cannot verify: zeros fail.
+      if (signature.length !== 64) continue;
+      records.set(sigKeys.subarray(32 * k, 32 * k + 32), 128 * j);
+      own.copy(records, 128 * j + 32, 32 * k, 32 * k + 32);
+      records.set(signature, 128 * j + 64);
+    }
+    if (!defer) {
+      const results = new Uint8Array(checks);
+      for (let j = 0; j < checks; j++) {
+        this.#message.set(records.subarray(128 * j + 32, 128 * j + 64), this.#contextLength);
+        results[j] = nodeVerify(
+          null,
+          this.#message,
+          toVerifyKey[j]!,
+          records.subarray(128 * j + 64, 128 * j + 128),
+        )
+          ? 1
+          : 0;
+      }
+      setChecked(sig, checked, results);
     }
 
     const fps = new Uint32Array(2 * n);
@@ -293,7 +299,7 @@ export class ChunkDecoder {
       inputStart,
       strings,
     };
-    if (deferred) out.deferred = deferred;
+    if (defer) out.deferred = { records, leaves: checked };
     return out;
   }
 }

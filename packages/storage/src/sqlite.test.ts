@@ -53,6 +53,20 @@ async function appendBatches(
   return all;
 }
 
+/** A writer (holding the lease) and a second instance, a reader, on one new file. */
+async function writerAndReader(): Promise<{
+  writer: SqliteStore;
+  reader: SqliteStore;
+  lease: WriterLease;
+  range: CompactRange;
+}> {
+  const path = tempPath();
+  const writer = open(path);
+  const reader = open(path);
+  const lease = await writer.acquireWriter(OWNER);
+  return { writer, reader, lease, range: CompactRange.empty() };
+}
+
 async function expectAllFound(store: LedgerStore, leaves: LeafRecord[]): Promise<void> {
   const got = await store.getLeavesByEventHash(leaves.map((l) => l.eventHash));
   expect(got.map((l) => l.index).sort((a, b) => a - b)).toEqual(leaves.map((l) => l.index));
@@ -100,11 +114,7 @@ describe('SqliteStore lookups', () => {
   });
 
   it('a second instance on the same file sees what the first appends after it loaded', async () => {
-    const path = tempPath();
-    const writer = open(path);
-    const reader = open(path);
-    const lease = await writer.acquireWriter(OWNER);
-    const range = CompactRange.empty();
+    const { writer, reader, lease, range } = await writerAndReader();
     const first = await appendBatches(writer, lease, range, [50]);
     await expectAllFound(reader, first); // loads the reader's lookups
     const later = await appendBatches(writer, lease, range, [1, 40, 3]);
@@ -362,11 +372,7 @@ describe('SqliteStore downstream lineage', () => {
   });
 
   it('a second instance on the same file sees the children the first appends after it loaded', async () => {
-    const path = tempPath();
-    const a = open(path);
-    const reader = open(path);
-    const lease = await a.acquireWriter(OWNER);
-    const range = CompactRange.empty();
+    const { writer: a, reader, lease, range } = await writerAndReader();
     const x = inputsOf(0)[0]!;
     await a.append(lease, 0, syntheticBatch(range, 10, { inputs: inputsOf }));
     expect((await reader.getLeavesByInput([x])).map((l) => l.index)).toEqual([0, 5]);

@@ -62,6 +62,18 @@ describe('leaf format', () => {
     );
   });
 
+  it('writes into the buffer its allocator gives, and nowhere else', () => {
+    const bytes = Buffer.byteLength(fields.eventCanonical);
+    const slab = Buffer.alloc(4096, 0xee);
+    let given: Buffer | undefined;
+    const out = encodeLeafAfter(fields, bytes, 1, (n) => (given = slab.subarray(100, 100 + n)));
+    expect(out).toBe(given);
+    expect(out.subarray(1).toString('utf8')).toBe(encodeLeafText(fields));
+    expect(out[0]).toBe(0);
+    expect(slab.subarray(0, 100).every((b) => b === 0xee)).toBe(true);
+    expect(slab.subarray(100 + out.length).every((b) => b === 0xee)).toBe(true);
+  });
+
   it('refuses to write the event with a wrong UTF-8 length, and bad fields as the text does', () => {
     const bytes = Buffer.byteLength(fields.eventCanonical);
     for (const wrong of [bytes - 1, bytes + 1, fields.eventCanonical.length])

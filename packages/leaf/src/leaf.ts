@@ -62,14 +62,20 @@ export function encodeLeafText(f: LeafFields): string {
  * encodeLeaf's bytes after `prefix` zero bytes (room for a leaf hash's 0x00), written part
  * by part into one buffer: the event text is copied once instead of being joined into a
  * leaf string that must be flattened, measured and encoded (~2 µs less per demo event).
- * `eventBytes` is the UTF-8 length of eventCanonical; a wrong one is refused.
+ * `eventBytes` is the UTF-8 length of eventCanonical; a wrong one is refused. `alloc(n)`
+ * returns the n-byte buffer to write into (default Buffer.allocUnsafe).
  */
-export function encodeLeafAfter(f: LeafFields, eventBytes: number, prefix: number): Buffer {
+export function encodeLeafAfter(
+  f: LeafFields,
+  eventBytes: number,
+  prefix: number,
+  alloc: (bytes: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
   checkFields(f);
   // Both are ASCII: the admitted time and the signature are checked above.
   const before = beforeEvent(f);
   const after = afterEvent(f);
-  const out = Buffer.allocUnsafe(prefix + before.length + eventBytes + after.length);
+  const out = alloc(prefix + before.length + eventBytes + after.length);
   out.fill(0, 0, prefix);
   let at = prefix + out.write(before, prefix, 'latin1');
   const written = out.write(f.eventCanonical, at, 'utf8');

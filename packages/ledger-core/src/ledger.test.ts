@@ -138,6 +138,24 @@ describe('admission', () => {
     expect(ledger.size).toBe(BOOT + 1);
   });
 
+  it('tells duplicates from forks among the events of one batch, at any depth of its chain', async () => {
+    const { ledger, agency } = await world();
+    const prev0 = agency.prev;
+    const e1 = agency.next(collect(1));
+    const seq1 = agency.seq;
+    const e2 = agency.next(collect(2));
+    const e3 = agency.next(collect(3));
+    const forkOf1 = agency.peek(collect(7), { seq: seq1, prev: prev0 });
+    const forkOf2 = agency.peek(collect(8), { seq: seq1 + 1, prev: e1.hash });
+    const results = await ledger.submit([e1, e2, e3, forkOf1, e1, forkOf2, e2]);
+    expect(codes(results)).toEqual(['ok', 'ok', 'ok', 'CHAIN_FORK', 'duplicate', 'CHAIN_FORK', 'duplicate']);
+    expect(results[3]).toMatchObject({ error: { details: { seq: seq1, existingHash: e1.hash } } });
+    expect(results[5]).toMatchObject({ error: { details: { seq: seq1 + 1, existingHash: e2.hash } } });
+    expect(results[4]!.ok && results[4]!.receipt).toEqual(results[0]!.ok && results[0]!.receipt);
+    expect(results[6]!.ok && results[6]!.receipt).toEqual(results[1]!.ok && results[1]!.receipt);
+    expect(ledger.size).toBe(BOOT + 3);
+  });
+
   it('refuses a gap naming the expected seq, a fork, and a bad prev naming the expected prev', async () => {
     const { ledger, agency } = await world();
     // The agency's chain already holds its source and dataset registrations.

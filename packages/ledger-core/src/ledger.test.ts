@@ -12,7 +12,14 @@ import {
 } from '@civic-ledger/crypto';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '@civic-ledger/merkle';
 import { openCheckpoint, signerFromKeyText, verifierFromKeyText } from '@civic-ledger/signed-note';
-import { MemoryStore, SqliteStore, type LedgerStore } from '@civic-ledger/storage';
+import {
+  MemoryStore,
+  SqliteStore,
+  type AppendBatch,
+  type LedgerHead,
+  type LedgerStore,
+  type WriterLease,
+} from '@civic-ledger/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeSubmission } from '@civic-ledger/events';
 import { deadLocalOwner, Ledger, localOwner, type SubmitResult } from './index.ts';
@@ -108,6 +115,103 @@ function transfer(input: string, recipient = 'police', dataset = DATASET) {
     recipient,
   } as const;
 }
+
+/** A MemoryStore whose appends wait, while `hold` is set, until the test lets them through or fails them. */
+class GatedStore extends MemoryStore {
+  hold = false;
+  /** expectedSize of every append called. */
+  readonly calls: number[] = [];
+  readonly #gates: { pass: () => void; fail: (e: Error) => void }[] = [];
+  override async append(lease: WriterLease, expectedSize: number, batch: AppendBatch): Promise<LedgerHead> {
+    this.calls.push(expectedSize);
+    if (this.hold) await new Promise<void>((pass, fail) => this.#gates.push({ pass, fail }));
+    return super.append(lease, expectedSize, batch);
+  }
+  pass(): void {
+    this.#gates.shift()!.pass();
+  }
+  fail(e: Error): void {
+    this.#gates.shift()!.fail(e);
+  }
+}
+
+/** Lets every pending promise chain run (the stores here answer without timers). */
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('pipelined commits', () => {
+  it('admits the next batch while one commits, on the state that one leaves, and answers each after its commit', async () => {
+    const store = new GatedStore();
+    const { ledger, agency } = await world({ store });
+    store.calls.length = 0;
+    const before = agency.prev;
+    const a1 = agency.next(collect(1));
+    const a2 = agency.next(collect(2));
+    store.hold = true;
+    let answeredA = false;
+    const pa = ledger.submit([a1, a2]).then((r) => ((answeredA = true), r));
+    await settle();
+    expect(store.calls).toEqual([BOOT]);
+    // The next batch continues a1..a2's chain, names a1 as an input, repeats a1 and forks it.
+    const b1 = agency.next(collect(3));
+    const b2 = agency.next(transfer(a1.hash));
+    const fork = agency.peek(collect(9), { seq: a1.event.seq, prev: before });
+    const pb = ledger.submit([b1, b2, a1, fork]);
+    await settle();
+    await settle();
+    expect(answeredA).toBe(false);
+    expect(ledger.size).toBe(BOOT); // committed size: a1..a2 are not yet
+    expect(store.calls).toEqual([BOOT]); // b is admitted, not written before a commits
+    store.pass();
+    const ra = await pa;
+    expectAllOk(ra);
+    await settle();
+    expect(store.calls).toEqual([BOOT, BOOT + 2]);
+    store.pass();
+    const rb = await pb;
+    expect(codes(rb)).toEqual(['ok', 'ok', 'duplicate', 'CHAIN_FORK']);
+    expect(rb.map((r) => r.ok && r.receipt.index)).toEqual([BOOT + 2, BOOT + 3, BOOT, false]);
+    expect(rb[2]!.ok && rb[2]!.receipt).toEqual(ra[0]!.ok && ra[0]!.receipt);
+    expect(rb[3]).toMatchObject({ error: { details: { existingHash: a1.hash } } });
+    expect(ledger.size).toBe(BOOT + 4);
+    expect(toHex(ledger.rootHash)).toBe(toHex((await store.head()).rootHash));
+  });
+
+  it('refuses a batch admitted on one whose commit fails, writes nothing of either, and goes on', async () => {
+    const store = new GatedStore();
+    const { ledger, agency } = await world({ store });
+    store.calls.length = 0;
+    const seq = agency.seq;
+    const prev = agency.prev;
+    const a1 = agency.next(collect(1));
+    const b1 = agency.next(collect(2));
+    const b2 = agency.next(transfer(a1.hash));
+    store.hold = true;
+    const pa = ledger.submit([a1]);
+    await settle();
+    const pb = ledger.submit([b1, b2]);
+    await settle();
+    await settle();
+    store.fail(new Error('disk full'));
+    const ra = await pa;
+    expect(ra[0]).toMatchObject({ ok: false, error: { code: 'STORE_FAILED', message: /disk full/ } });
+    const rb = await pb;
+    for (const r of rb)
+      expect(r).toMatchObject({
+        ok: false,
+        error: { code: 'STORE_FAILED', message: /before this one failed/ },
+      });
+    expect(store.calls).toEqual([BOOT]);
+    expect((await store.head()).size).toBe(BOOT);
+    expect(ledger.size).toBe(BOOT);
+    // The same events again: the ledger's state is the committed one, nothing of a1..b2 in it.
+    store.hold = false;
+    expect(agency.seq).toBe(seq + 3);
+    expect(a1.event.prev).toBe(prev);
+    const again = await ledger.submit([a1, b1, b2]);
+    expect(again.map((r) => r.ok && r.receipt.index)).toEqual([BOOT, BOOT + 1, BOOT + 2]);
+    expect(toHex(ledger.rootHash)).toBe(toHex((await store.head()).rootHash));
+  });
+});
 
 describe('admission', () => {
   it('appends a bootstrapped ledger and answers receipts only after the commit', async () => {

@@ -158,16 +158,39 @@ interface Unit {
   resolve: (r: SubmitResult[]) => void;
 }
 
+interface ChainRun {
+  first: number;
+  hashes: string[];
+}
+
+/** The hash at `seq` of `chain` among a batch's accepted events, if it has one there. */
+function hashInBatch(state: BatchState, chain: string, seq: number): string | undefined {
+  const run = state.chainHashes.get(chain);
+  return run === undefined || seq < run.first ? undefined : run.hashes[seq - run.first];
+}
+
+/** A batch admitted (its receipts and refusals decided), to be committed after the one before. */
+interface Admitted {
+  units: Unit[];
+  results: SubmitResult[][];
+  state: BatchState;
+  duplicates: { ui: number; i: number; hash: string }[];
+  /** The batch that was being committed when admission began: this one rests on it. */
+  after: BatchState | undefined;
+}
+
 /** Per-batch working state: copies of everything a batch may change, with savepoints. */
 interface BatchState {
+  /** The ledger size its leaves follow. */
+  base: number;
   registry: Registry;
   range: CompactRange;
   heads: Map<string, ChainHead>;
   /**
-   * chain -> hashes of the events accepted on it in this batch, in seq order: they follow
-   * its committed head one by one (seq head+1, head+2, ...).
+   * chain -> the events accepted on it in this batch: their hashes in seq order from
+   * `first` (accepted events follow their chain's head one by one).
    */
-  chainHashes: Map<string, string[]>;
+  chainHashes: Map<string, ChainRun>;
   /** event hash -> receipt of events accepted in this batch. */
   accepted: Map<string, Receipt>;
   leaves: LeafRecord[];
@@ -179,10 +202,13 @@ interface BatchState {
 
 function snapshot(s: BatchState): BatchState {
   return {
+    base: s.base,
     registry: s.registry.snapshot(),
     range: s.range.clone(),
     heads: new Map(s.heads),
-    chainHashes: new Map([...s.chainHashes].map(([chain, hashes]) => [chain, [...hashes]])),
+    chainHashes: new Map(
+      [...s.chainHashes].map(([chain, run]) => [chain, { first: run.first, hashes: [...run.hashes] }]),
+    ),
     accepted: new Map(s.accepted),
     leaves: [...s.leaves],
     appended: [...s.appended],
@@ -312,6 +338,14 @@ export class Ledger {
   #notWriter: LedgerError | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
   readonly #recent: RecentEntries;
+  /**
+   * The batch being committed while the next is admitted (#drain), until it is: admission
+   * sees its changes on top of the committed state (size, range, registry, heads above;
+   * recent entries), which take them when it commits.
+   */
+  #pending: BatchState | undefined;
+  /** Wakes #drain when it waits for a commit with nothing queued. */
+  #wake: (() => void) | undefined;
 
   private constructor(
     options: LedgerOptions,
@@ -458,6 +492,7 @@ export class Ledger {
       this.#queue.push(this.#prepare([...items], preDecoded, options, resolve));
       this.#queued += items.length;
       if (this.#flushing === undefined) this.#flushing = this.#drain();
+      else this.#wake?.();
     });
   }
 
@@ -532,9 +567,24 @@ export class Ledger {
     return verified;
   }
 
+  // Pipelined one deep: the next batch is admitted while this one commits (a store that
+  // writes on another thread or over the network leaves this thread free meanwhile), on
+  // the state this one leaves (#pending). Commits run one at a time, in order; a batch
+  // admitted after one that fails to commit is refused without being written.
   async #drain(): Promise<void> {
+    let committing: Promise<boolean> = Promise.resolve(true);
     try {
-      while (this.#queue.length > 0) {
+      for (;;) {
+        if (this.#queue.length === 0) {
+          // Until the commit in flight ends or a submission comes: one that comes meanwhile
+          // is admitted while that commit runs.
+          const woken = new Promise<boolean>((wake) => (this.#wake = () => wake(false)));
+          const ended = await Promise.race([committing.then(() => true), woken]);
+          this.#wake = undefined;
+          if (!ended) continue;
+          committing = Promise.resolve(true);
+          if (this.#queue.length === 0) break;
+        }
         // The oldest submission, with the ones behind it whose signatures are checked too:
         // the writer never waits for later submissions while the workers check them.
         await this.#queue[0]!.ready;
@@ -550,14 +600,37 @@ export class Ledger {
           n += u.items.length;
         }
         this.#queued -= n;
-        await this.#processBatch(units);
+        let admitted: Admitted;
+        try {
+          admitted = await this.#admitBatch(units);
+        } catch (e) {
+          // The committed state could not be read: nothing of these was admitted.
+          const error = new LedgerError(
+            'STORE_FAILED',
+            `reading the log failed: ${(e as Error).message}`,
+            {},
+            { cause: e },
+          );
+          for (const u of units) u.resolve(u.items.map(() => ({ ok: false, error })));
+          continue;
+        }
+        const committed = await committing;
+        committing = Promise.resolve(true);
+        if (!committed && admitted.after !== undefined) {
+          this.#refuseAdmitted(admitted);
+          continue;
+        }
+        this.#pending = admitted.state;
+        committing = this.#commitBatch(admitted);
       }
     } finally {
       this.#flushing = undefined;
     }
   }
 
-  async #processBatch(units: Unit[]): Promise<void> {
+  /** Admits a batch on the committed state and #pending's: receipts, refusals, the rows. */
+  async #admitBatch(units: Unit[]): Promise<Admitted> {
+    const after = this.#pending;
     const results: SubmitResult[][] = units.map((u) => new Array<SubmitResult>(u.items.length));
     const now = this.#now();
     const skew = this.#opts.maxFutureSkewMs;
@@ -593,8 +666,9 @@ export class Ledger {
     );
 
     // 2. Signatures: checked ahead (#prepare) with the keys committed then; those whose key
-    //    was committed since are checked now, in parallel; events whose key depends on this
+    //    was admitted since are checked now, in parallel; events whose key depends on this
     //    batch's own key events are verified when reached in step 4.
+    const keys = this.#pending?.registry ?? this.#registry;
     const verified: Verified = new Map();
     const jobs: { d: DecodedEvent; key: KeyState }[] = [];
     units.forEach((u, ui) => {
@@ -603,19 +677,23 @@ export class Ledger {
       u.verified?.forEach((v, d) => verified.set(d, v));
       for (const d of decoded[ui]!) {
         if (d === undefined || verified.has(d)) continue;
-        const k = this.#registry.key(d.event.key);
+        const k = keys.key(d.event.key);
         if (k && k.revokedAt === undefined && k.org === d.event.emitter) jobs.push({ d, key: k });
       }
     });
     if (jobs.length > 0) {
-      const sigOk = await this.#pool.verify(
-        jobs.map((j) => ({
-          key: j.key.verifier,
-          digest: Buffer.from(j.d.hash, 'hex'),
-          signature: j.d.signature,
-        })),
-      );
-      jobs.forEach((j, i) => verified.set(j.d, { key: j.key, ok: sigOk[i]! }));
+      try {
+        const sigOk = await this.#pool.verify(
+          jobs.map((j) => ({
+            key: j.key.verifier,
+            digest: Buffer.from(j.d.hash, 'hex'),
+            signature: j.d.signature,
+          })),
+        );
+        jobs.forEach((j, i) => verified.set(j.d, { key: j.key, ok: sigOk[i]! }));
+      } catch {
+        // A failed worker leaves these unchecked: admission checks them on this thread.
+      }
     }
     const all: DecodedEvent[] = [];
     for (const ds of decoded) for (const d of ds) if (d !== undefined) all.push(d);
@@ -625,11 +703,16 @@ export class Ledger {
     const prior = await this.#priorEntries(all);
     const inputs = await this.#knownInputs(all);
 
-    // 4. Sequential admission on a copy of the state.
+    // 4. Sequential admission on a copy of the state: the committed one, with the changes
+    //    of the batch being committed (if it still is; from here on nothing awaits).
+    const pending = this.#pending;
+    const registry = this.#registry.child();
+    if (pending) registry.absorb(pending.registry); // one overlay deep, whatever commits first
     let state: BatchState = {
-      registry: this.#registry.child(),
-      range: this.#range.clone(),
-      heads: new Map(),
+      base: this.#size + (pending?.leaves.length ?? 0),
+      registry,
+      range: (pending?.range ?? this.#range).clone(),
+      heads: new Map(pending?.heads),
       chainHashes: new Map(),
       accepted: new Map(),
       leaves: [],
@@ -677,7 +760,24 @@ export class Ledger {
       }
     }
 
-    // 5. Commit, then answer.
+    return { units, results, state, duplicates, after };
+  }
+
+  /** A batch admitted after one that did not commit: refused, nothing of it written. */
+  #refuseAdmitted({ units, results }: Admitted): void {
+    const error =
+      this.#notWriter ??
+      new LedgerError(
+        'STORE_FAILED',
+        'the batch before this one failed to commit; nothing of this one was written',
+      );
+    for (const r of results)
+      for (let i = 0; i < r.length; i++) if (r[i] === undefined || r[i]!.ok) r[i] = { ok: false, error };
+    units.forEach((u, ui) => u.resolve(results[ui]!));
+  }
+
+  /** Commits an admitted batch, then answers it; false when the store did not take it. */
+  async #commitBatch({ units, results, state, duplicates }: Admitted): Promise<boolean> {
     if (state.leaves.length > 0) {
       const batch: AppendBatch = {
         leaves: state.leaves,
@@ -687,7 +787,7 @@ export class Ledger {
         rootHash: state.range.root(),
       };
       try {
-        await this.#store.append(this.#lease, this.#size, batch);
+        await this.#store.append(this.#lease, state.base, batch);
       } catch (e) {
         if (e instanceof StorageError && (e.code === 'STALE_WRITER' || e.code === 'SIZE_CONFLICT'))
           this.#fence(e);
@@ -701,8 +801,9 @@ export class Ledger {
           );
         for (const r of results)
           for (let i = 0; i < r.length; i++) if (r[i] === undefined || r[i]!.ok) r[i] = { ok: false, error };
+        if (this.#pending === state) this.#pending = undefined;
         units.forEach((u, ui) => u.resolve(results[ui]!));
-        return;
+        return false;
       }
       this.#size += state.leaves.length;
       this.#range = state.range;
@@ -712,6 +813,7 @@ export class Ledger {
         const receipt = state.accepted.get(l.eventHash);
         if (receipt) this.#recent.add(receipt, l.chain, l.seq);
       }
+      if (this.#pending === state) this.#pending = undefined;
       try {
         this.#opts.onAppended?.(state.appended);
       } catch {
@@ -720,7 +822,8 @@ export class Ledger {
     }
     // Duplicates are answered with the original receipt (from this batch or the log).
     for (const dup of duplicates) {
-      const receipt = state.accepted.get(dup.hash) ?? (await this.receiptFor(dup.hash));
+      const receipt =
+        state.accepted.get(dup.hash) ?? (await this.receiptFor(dup.hash).catch(() => undefined));
       results[dup.ui]![dup.i] = receipt
         ? { ok: true, receipt, duplicate: true }
         : { ok: false, error: new LedgerError('STORE_FAILED', 'duplicate whose original could not be read') };
@@ -729,7 +832,9 @@ export class Ledger {
     if (state.leaves.length > 0) {
       await this.#checkpointer.onAppend(this.#size, this.#range.root()).catch(() => undefined);
     }
+    if (this.#pending === state) this.#pending = undefined;
     units.forEach((u, ui) => u.resolve(results[ui]!));
+    return true;
   }
 
   /** Admits one decoded event into `state`, or throws the reason it is refused. */
@@ -743,16 +848,15 @@ export class Ledger {
     signatureVerified: boolean,
   ): Receipt | 'duplicate' {
     const e = d.event;
-    const index = this.#size + state.leaves.length;
+    const index = state.base + state.leaves.length;
     const chain = this.#chainOf(e);
 
     // Chain first: a duplicate is answered with its receipt whatever else has changed since.
-    const committed = this.#heads.get(chain) ?? { seq: 0, hash: GENESIS_PREV };
-    const head = state.heads.get(chain) ?? committed;
-    const outcome = checkLink(head, { seq: e.seq, prev: e.prev, hash: d.hash }, (seq) =>
-      seq > committed.seq
-        ? state.chainHashes.get(chain)?.[seq - committed.seq - 1]
-        : prior.get(`${chain}#${seq}`),
+    const head = state.heads.get(chain) ?? this.#heads.get(chain) ?? { seq: 0, hash: GENESIS_PREV };
+    const outcome = checkLink(
+      head,
+      { seq: e.seq, prev: e.prev, hash: d.hash },
+      (seq) => hashInBatch(state, chain, seq) ?? prior.get(`${chain}#${seq}`),
     );
     if (outcome.kind === 'duplicate') return 'duplicate';
 
@@ -810,9 +914,9 @@ export class Ledger {
       state.registryRecords.push(rec);
     }
     state.heads.set(chain, { seq: e.seq, hash: d.hash });
-    let hashes = state.chainHashes.get(chain);
-    if (hashes === undefined) state.chainHashes.set(chain, (hashes = []));
-    hashes.push(d.hash);
+    const run = state.chainHashes.get(chain);
+    if (run === undefined) state.chainHashes.set(chain, { first: e.seq, hashes: [d.hash] });
+    else run.hashes.push(d.hash);
     const receipt: Receipt = {
       index,
       eventHash: d.hash,
@@ -904,7 +1008,7 @@ export class Ledger {
     const missing = new Set<string>();
     for (const d of all) {
       const k = this.#chainOf(d.event);
-      if (!this.#heads.has(k)) missing.add(k);
+      if (!this.#heads.has(k) && !this.#pending?.heads.has(k)) missing.add(k);
     }
     for (const k of missing) {
       const h = await this.#store.getChainHead(k);
@@ -912,14 +1016,20 @@ export class Ledger {
     }
   }
 
+  /** A chain's head with the pending batch's events (after #loadHeads). */
+  #headOf(chain: string): ChainHead {
+    // (No head at all only when the pending batch failed meanwhile: this one is refused then.)
+    return this.#pending?.heads.get(chain) ?? this.#heads.get(chain) ?? { seq: 0, hash: GENESIS_PREV };
+  }
+
   /** Hashes at chain positions below the head that this batch names (duplicate or fork?). */
   async #priorEntries(all: DecodedEvent[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (const d of all) {
       const k = this.#chainOf(d.event);
-      const head = this.#heads.get(k)!;
-      if (d.event.seq <= head.seq) {
-        const known = this.#recent.at(k, d.event.seq);
+      if (d.event.seq <= this.#headOf(k).seq) {
+        const pending = this.#pending && hashInBatch(this.#pending, k, d.event.seq);
+        const known = pending || this.#recent.at(k, d.event.seq);
         if (known !== undefined) {
           out.set(`${k}#${d.event.seq}`, known);
           continue;
@@ -936,12 +1046,12 @@ export class Ledger {
     for (const d of all) if (isMovement(d.event)) for (const h of d.event.inputs) wanted.add(h);
     if (wanted.size === 0) return new Set();
     const known = new Set<string>();
-    for (const h of wanted) if (this.#recent.has(h)) known.add(h);
+    for (const h of wanted) if (this.#recent.has(h) || this.#pending?.accepted.has(h)) known.add(h);
     // An event of this batch beyond its chain's head cannot be in the log yet: an input
     // naming it is answered by the batch itself (accepted earlier in it, or refused).
     const fresh = new Set<string>();
     for (const d of all) {
-      if (d.event.seq > this.#heads.get(this.#chainOf(d.event))!.seq) fresh.add(d.hash);
+      if (d.event.seq > this.#headOf(this.#chainOf(d.event)).seq) fresh.add(d.hash);
     }
     const missing = [...wanted].filter((h) => !known.has(h) && !fresh.has(h));
     if (missing.length > 0)

@@ -74,7 +74,7 @@ const d = (c: string) => `sha256:${c.repeat(64)}`;
 export async function openWriter(
   path: string,
   seed: number,
-  options: { beforeCommit?: (expected: PrintedReceipt[]) => void } = {},
+  options: { beforeCommit?: (expected: PrintedReceipt[]) => void; writerThread?: boolean } = {},
 ): Promise<{ writer: CrashWriter; bootstrap: PrintedReceipt[] }> {
   const random = seededRandom(seed);
   const operatorKey = seededKey('ledger/k1', 1);
@@ -91,7 +91,7 @@ export async function openWriter(
     ...['main', 'cases'].map((s) => new TestEmitter('police', { key: policeKey, stream: s })),
   ];
 
-  const store = new SqliteStore({ path });
+  const store = new SqliteStore({ path, writerThread: options.writerThread ?? false });
   const ledger = await Ledger.open({
     store,
     origin: 'crash.test.example/log',
@@ -171,7 +171,9 @@ export async function openWriter(
 if (import.meta.main) {
   const [path, seedArg, ...flags] = process.argv.slice(2);
   if (path === undefined) {
-    process.stderr.write('usage: crash-child.ts <sqlite file> <seed> [--receipts-before-commit]\n');
+    process.stderr.write(
+      'usage: crash-child.ts <sqlite file> <seed> [--receipts-before-commit] [--writer-thread]\n',
+    );
     process.exit(2);
   }
   const early = flags.includes('--receipts-before-commit');
@@ -180,7 +182,10 @@ if (import.meta.main) {
   const print = (receipts: PrintedReceipt[]) => {
     if (receipts.length > 0) process.stdout.write(receipts.map((r) => `${JSON.stringify(r)}\n`).join(''));
   };
-  const { writer, bootstrap } = await openWriter(path, seed, early ? { beforeCommit: print } : {});
+  const { writer, bootstrap } = await openWriter(path, seed, {
+    ...(early ? { beforeCommit: print } : {}),
+    writerThread: flags.includes('--writer-thread'),
+  });
   if (!early) print(bootstrap);
   const random = seededRandom(seed ^ 0x5bd1e995);
   for (;;) {

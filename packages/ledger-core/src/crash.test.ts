@@ -54,9 +54,21 @@ interface ChildRun {
  */
 function runChild(
   path: string,
-  options: { seed: number; delayMs: number; ready: (r: PrintedReceipt[]) => boolean; early?: boolean },
+  options: {
+    seed: number;
+    delayMs: number;
+    ready: (r: PrintedReceipt[]) => boolean;
+    early?: boolean;
+    writerThread?: boolean;
+  },
 ): Promise<ChildRun> {
-  const args = [CHILD, path, String(options.seed), ...(options.early ? ['--receipts-before-commit'] : [])];
+  const args = [
+    CHILD,
+    path,
+    String(options.seed),
+    ...(options.early ? ['--receipts-before-commit'] : []),
+    ...(options.writerThread ? ['--writer-thread'] : []),
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
@@ -203,18 +215,27 @@ async function verify(path: string, receipts: readonly PrintedReceipt[]): Promis
 }
 
 describe(`crash safety of the SQLite ledger (seed ${SEED})`, () => {
-  it(
-    'keeps every receipted event and never shows part of a batch across SIGKILLs and restarts',
+  // The store's commits on the calling thread, and on a writer thread of their own.
+  it.each([
+    ['', false],
+    [', appends on a writer thread', true],
+  ])(
+    'keeps every receipted event and never shows part of a batch across SIGKILLs and restarts%s',
     { timeout: 40_000 },
-    async () => {
-      const path = join(dir, 'ledger.db');
+    async (_, writerThread) => {
+      const path = join(dir, writerThread ? 'ledger-thread.db' : 'ledger.db');
       const all: PrintedReceipt[] = [];
       let size = 0;
       let rootHex = '';
       for (let round = 0; round < ROUNDS; round++) {
         const delayMs = 100 + Math.floor(random() * 500);
         const at = `seed ${SEED}, round ${round}, killed ${delayMs} ms after its first receipt`;
-        const run = await runChild(path, { seed: SEED + round, delayMs, ready: (r) => r.length > 0 });
+        const run = await runChild(path, {
+          seed: SEED + round,
+          delayMs,
+          ready: (r) => r.length > 0,
+          writerThread,
+        });
         expect(run.aliveAtKill, `${at}: the child died by itself: ${run.stderr}`).toBe(true);
         expect(run.signal).toBe('SIGKILL');
         // It resumed exactly where the last committed batch ended.

@@ -560,6 +560,49 @@ describe('on SQLite', () => {
     return { path, store: new SqliteStore({ path }) };
   }
 
+  it('with appends on a writer thread: batches submitted together, each continuing the last, all provable', async () => {
+    const { path } = sqlite();
+    const store = new SqliteStore({ path, writerThread: true });
+    const { ledger, agency } = await world({ store });
+    // Ten batches at once: each continues the agency's chain and hands the previous batch's
+    // first event to the police, so most are admitted while the one before them commits.
+    const batches: ReturnType<TestEmitter['next']>[][] = [];
+    let handed: string | undefined;
+    for (let b = 0; b < 10; b++) {
+      const batch = Array.from({ length: 20 }, (_, i) => agency.next(collect(b * 20 + i)));
+      if (handed) batch.push(agency.next(transfer(handed)));
+      batch.push(agency.peek(collect(999), { seq: agency.seq + 5 })); // refused: a gap
+      handed = batch[0]!.hash;
+      batches.push(batch);
+    }
+    const results = await Promise.all(batches.map((b) => ledger.submit(b)));
+    const codesOf = results.map(codes).flat();
+    expect(codesOf.filter((c) => c !== 'ok')).toEqual(new Array(10).fill('CHAIN_GAP'));
+    const indexes = results.flat().flatMap((r) => (r.ok ? [r.receipt.index] : []));
+    expect(indexes).toEqual(Array.from({ length: indexes.length }, (_, i) => BOOT + i));
+    const head = await store.head();
+    expect(head.size).toBe(ledger.size);
+    expect(toHex(head.rootHash)).toBe(toHex(ledger.rootHash));
+    for (const r of results.flat()) {
+      if (!r.ok) continue;
+      const proof = await ledger.inclusionProof(r.receipt.index, head.size);
+      verifyInclusion(fromHex(r.receipt.leafHash), r.receipt.index, head.size, proof, head.rootHash);
+    }
+    // Another connection reads what the writer thread wrote.
+    const reader = new SqliteStore({ path });
+    try {
+      expect((await reader.head()).size).toBe(head.size);
+      const last = results.at(-1)!.at(-3)!;
+      expect(last.ok && (await reader.getLeavesByEventHash([last.receipt.eventHash]))[0]?.index).toBe(
+        last.ok && last.receipt.index,
+      );
+    } finally {
+      await reader.close();
+    }
+    await ledger.close();
+    await store.close();
+  });
+
   it('a second ledger on the same store fences the first (two writers refused)', async () => {
     const { path, store } = sqlite();
     const { ledger, agency, operator } = await world({ store });

@@ -27,6 +27,7 @@ import { StorageError } from './errors.ts';
 import { HashIndex, keyParts } from './hash-index.ts';
 import { DownstreamIndex, linkIndex, LINK_BYTES, packLinks } from './sqlite-downstream.ts';
 import { trailingOnes, UPPER_LEVEL, UpperNodes } from './sqlite-upper.ts';
+import { WriterThread } from './sqlite-writer.ts';
 import type {
   AcquireOptions,
   AppendBatch,
@@ -55,6 +56,11 @@ export interface SqliteStoreOptions {
    * UPPER_LEVEL, 8). A file keeps the level it was created with (recorded in the table).
    */
   upperLevel?: number;
+  /**
+   * Appends on a thread of their own (sqlite-writer.ts): the commit, fsync included, runs
+   * while this thread goes on. Reads stay on this thread. Not for ':memory:'.
+   */
+  writerThread?: boolean;
 }
 
 const SCHEMA = `
@@ -215,12 +221,25 @@ export class SqliteStore implements LedgerStore {
   #down: DownstreamIndex | undefined;
   /** The lowest level of `upper` in this file. */
   readonly #upperLevel: number;
+  /** Started on the first append when the options ask for one. */
+  #writer: WriterThread | undefined;
+  readonly #writerOptions: ConstructorParameters<typeof WriterThread>[0] | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.#db = new DatabaseSync(options.path);
     this.#hook = options.beforeHeadUpdate;
     this.#keyBits = options.lookupKeyBits;
+    if (options.writerThread) {
+      if (options.path === ':memory:') throw new Error('writerThread needs a database file, not :memory:');
+      const { path, lookupKeyBits, upperLevel, beforeHeadUpdate } = options;
+      this.#writerOptions = {
+        path,
+        ...(lookupKeyBits === undefined ? {} : { lookupKeyBits }),
+        ...(upperLevel === undefined ? {} : { upperLevel }),
+        ...(beforeHeadUpdate === undefined ? {} : { beforeHeadUpdate }),
+      };
+    }
     // 16 KiB pages (new files only; SQLite ignores it once the file has tables): rows of
     // ~800 bytes waste less of a page and a commit writes fewer, larger WAL frames (~25 %
     // more appends/s than 4 KiB here). With no random index left, appends touch only the
@@ -490,6 +509,16 @@ export class SqliteStore implements LedgerStore {
     this.#open();
     checkBatch(expectedSize, batch);
     const newSize = expectedSize + batch.leaves.length;
+    if (this.#writerOptions !== undefined) {
+      const head = await (this.#writer ??= new WriterThread(this.#writerOptions)).append(
+        lease,
+        expectedSize,
+        batch,
+      );
+      // The upper nodes are read back from their rows on the next node read.
+      this.#committed(expectedSize, newSize, batch, undefined);
+      return head;
+    }
     const committed = this.#tx(() => {
       const h = this.#headRow();
       if (h.epoch !== lease.epoch)
@@ -503,10 +532,21 @@ export class SqliteStore implements LedgerStore {
       if (r.changes !== 1) throw new StorageError('STALE_WRITER', 'head moved underneath the batch');
       return { head: { size: newSize, rootHash: batch.rootHash, epoch: lease.epoch }, upper };
     });
-    // Committed: the upper nodes too, if they are loaded and current (otherwise the next
-    // node read catches up from the rows).
-    if (this.#upper !== undefined && this.#upper.loadedTo === expectedSize) {
-      for (const [owner, nodes] of committed.upper) this.#upper.putRow(owner, nodes);
+    this.#committed(expectedSize, newSize, batch, committed.upper);
+    return committed.head;
+  }
+
+  /** After a commit: the in-memory indexes that are loaded and current take the batch. */
+  #committed(
+    expectedSize: number,
+    newSize: number,
+    batch: AppendBatch,
+    upper: Map<number, Uint8Array> | undefined,
+  ): void {
+    // The upper nodes too, if this thread wrote them (otherwise the next node read catches
+    // up from the rows).
+    if (upper !== undefined && this.#upper !== undefined && this.#upper.loadedTo === expectedSize) {
+      for (const [owner, nodes] of upper) this.#upper.putRow(owner, nodes);
       this.#upper.loadedTo = newSize;
     }
     if (this.#down !== undefined && this.#down.loadedTo === expectedSize)
@@ -522,7 +562,6 @@ export class SqliteStore implements LedgerStore {
       }
       mem.hashes.flush();
     }
-    return committed.head;
   }
 
   /** Writes a batch's rows; returns the `upper` rows it wrote (leaf index, nodes). */
@@ -977,6 +1016,7 @@ export class SqliteStore implements LedgerStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#writer?.close();
     this.#db.close();
   }
 }

@@ -130,7 +130,9 @@ export async function startService(
   const logTo: { log?: RoundLog } = {};
   const logRound = roundLogger(() => logTo.log);
   const witnessMetrics = new WitnessMetrics();
-  const store = new SqliteStore({ path: join(config.dataDir, 'ledger.db') });
+  // Commits on a thread of their own: the event loop keeps answering requests (and the
+  // ledger admits the next batch) while a commit waits for its fsync.
+  const store = new SqliteStore({ path: join(config.dataDir, 'ledger.db'), writerThread: true });
   // The in-process bus: appended entries and checkpoints, published after the commit.
   const bus = new MemoryBus();
   const publishers = ledgerPublishers(bus);

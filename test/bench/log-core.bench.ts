@@ -40,8 +40,9 @@ async function appendRate(
   events: ReturnType<typeof chainEvents>,
   mode: Mode,
   name: string,
-): Promise<{ rate: number; writerCpu: number; storeCpu: number }> {
-  const store = new SqliteStore({ path: join(tmp, `${name}.db`) });
+  writerThread = false,
+): Promise<{ rate: number; writerCpu: number; storeCpu: number; processCpu: number }> {
+  const store = new SqliteStore({ path: join(tmp, `${name}.db`), writerThread });
   let storeCpu = 0;
   const append = store.append.bind(store);
   store.append = (...args) => {
@@ -56,13 +57,20 @@ async function appendRate(
   const decoded = mode === 'pre-verified-decoded' ? events.map((e) => decodeSubmission(e)) : [];
   const start = performance.now();
   const cpu0 = threadCpu();
+  const all0 = process.cpuUsage();
   storeCpu = 0;
   await appendAll(ledger, events, mode, decoded);
   const rate = events.length / ((performance.now() - start) / 1000);
   const writerCpu = (threadCpu() - cpu0) / events.length;
+  const all = process.cpuUsage(all0);
   await ledger.close();
   await store.close();
-  return { rate, writerCpu, storeCpu: storeCpu / events.length };
+  return {
+    rate,
+    writerCpu,
+    storeCpu: storeCpu / events.length,
+    processCpu: (all.user + all.system) / events.length,
+  };
 }
 
 /**
@@ -426,27 +434,30 @@ export async function run(): Promise<Figure[]> {
   });
 
   // 2. Pre-verified batches of 1000 vs raw SQLite insert of the same rows.
+  // The store's commits on a writer thread of their own (as the standalone server runs
+  // them), the ledger admitting its next batch meanwhile; then on the writer's thread.
   const unsigned = chainEvents(200_000, { emitter: AGENCY, key: agencyKey, sign: false });
+  const threaded = await appendRate(unsigned, 'pre-verified-decoded', 'decoded-thread', true);
   const preDecoded = await appendRate(unsigned, 'pre-verified-decoded', 'decoded');
-  const pre = await appendRate(unsigned, 'pre-verified', 'preverified');
+  const pre = await appendRate(unsigned, 'pre-verified', 'preverified', true);
   const rawInsert = rawSqliteInsertRate(unsigned);
   figures.push({
     suite: 'log core',
     metric:
-      'append of pre-verified, pre-decoded batches of 1000 demo-sized events, 8 in flight, SQLite (events/s)',
-    value: fmt(preDecoded.rate),
+      'append of pre-verified, pre-decoded batches of 1000 demo-sized events, 8 in flight, SQLite commits on a writer thread (events/s; CPU per event: the ledger thread, the process)',
+    value: `${fmt(threaded.rate)}; ${threaded.writerCpu.toFixed(1)} µs, ${threaded.processCpu.toFixed(1)} µs`,
     baseline: `raw SQLite insert of the same leaf rows: ${fmt(rawInsert.rate)}/s`,
-    ratio: pct(preDecoded.rate, rawInsert.rate),
+    ratio: pct(threaded.rate, rawInsert.rate),
     target: '>= 100,000 events/s',
-    met: preDecoded.rate >= 100_000,
+    met: threaded.rate >= 100_000,
   });
   // Where the writer's time goes: 100,000 events/s leaves the one thread that admits in
   // order and writes SQLite 10 µs per event.
   figures.push({
     suite: 'log core',
     metric:
-      'the same: CPU per event of the writer thread (admission, leaf, tree, SQLite), of it the store append',
-    value: `${preDecoded.writerCpu.toFixed(1)} µs; store ${preDecoded.storeCpu.toFixed(1)} µs`,
+      'the same with SQLite on the ledger thread (events/s); CPU per event of that thread (admission, leaf, tree, SQLite), of it the store append',
+    value: `${fmt(preDecoded.rate)}; ${preDecoded.writerCpu.toFixed(1)} µs; store ${preDecoded.storeCpu.toFixed(1)} µs`,
     baseline: `raw SQLite insert of the leaf row alone: ${rawInsert.cpu.toFixed(1)} µs`,
     ratio: `${(preDecoded.writerCpu / rawInsert.cpu).toFixed(1)}x; store ${(preDecoded.storeCpu / rawInsert.cpu).toFixed(1)}x`,
     target: '(context: 100,000/s = 10 µs per event)',
@@ -467,7 +478,8 @@ export async function run(): Promise<Figure[]> {
   });
   figures.push({
     suite: 'log core',
-    metric: 'the same, decoding (schema, canonical JSON, hash) on the writer thread too (events/s)',
+    metric:
+      'the same, commits on a writer thread, decoding (schema, canonical JSON, hash) on the ledger thread too (events/s)',
     value: fmt(pre.rate),
     baseline: `raw SQLite insert of the same leaf rows: ${fmt(rawInsert.rate)}/s`,
     ratio: pct(pre.rate, rawInsert.rate),

@@ -102,6 +102,33 @@ describe('inclusion proofs against the pinned log key', () => {
     expect(cp.size).toBe(byHash.checkpoint.size);
   });
 
+  it('waits through a log that has published no checkpoint yet, up to its deadline', async () => {
+    // The ledger answers NOT_FOUND for the latest checkpoint until its first one is out.
+    let refused = 0;
+    const young = (limit: number) =>
+      (async (input, init) => {
+        if (String(input).endsWith('/v1/checkpoint') && refused < limit) {
+          refused++;
+          return Response.json(
+            { code: 'NOT_FOUND', message: 'no checkpoint yet', details: {} },
+            { status: 404 },
+          );
+        }
+        return fetch(input, init);
+      }) as typeof fetch;
+    const { checkpoint } = await ledger
+      .client({ fetch: young(2) })
+      .verifyInclusion(receipts[5]!, { pollMs: 10 });
+    expect(refused).toBe(2);
+    expect(checkpoint.size).toBeGreaterThan(5);
+    refused = 0;
+    const e = await rejection(
+      ledger.client({ fetch: young(Infinity) }).verifyInclusion(receipts[5]!, { waitMs: 100, pollMs: 10 }),
+    );
+    expect(e.code).toBe('NOT_COVERED');
+    expect(refused).toBeGreaterThan(2);
+  });
+
   it('refuses a checkpoint that the pinned key did not sign', async () => {
     // Another key with the log's very name: same-looking signature line, another key id.
     const impostorKey = formatVerifierKey(generateSigningKey(LOG_ORIGIN));

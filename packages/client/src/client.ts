@@ -394,14 +394,20 @@ export class LedgerClient {
     const index = leaf.index;
     const waitMs = options.waitMs ?? (receipt?.checkpointWithinMs ?? 1000) + 2000;
     const deadline = Date.now() + waitMs;
-    let note: string;
-    let size: number;
+    let note: string | undefined;
+    let size = 0;
     for (;;) {
-      note = await this.latestCheckpoint();
-      size = openPinnedCheckpoint(note, this.#keys, this.origin).size;
-      // A checkpoint the ledger serves without the policy's quorum is refused at once.
-      if (this.policy !== undefined) requirePolicyQuorum(note, this.policy);
-      if (size > index) break;
+      // A young log may have published no checkpoint yet (NOT_FOUND): not covered, so far.
+      note = await this.latestCheckpoint().catch((e: unknown) => {
+        if (e instanceof ClientError && e.code === 'NOT_FOUND') return undefined;
+        throw e;
+      });
+      if (note !== undefined) {
+        size = openPinnedCheckpoint(note, this.#keys, this.origin).size;
+        // A checkpoint the ledger serves without the policy's quorum is refused at once.
+        if (this.policy !== undefined) requirePolicyQuorum(note, this.policy);
+        if (size > index) break;
+      }
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new ClientError('NOT_COVERED', `no checkpoint covers index ${index} after ${waitMs} ms`, {

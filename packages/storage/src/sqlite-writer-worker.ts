@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { StorageError } from './errors.ts';
 import { SqliteStore } from './sqlite.ts';
-import type { WriterLease } from './types.ts';
+import type { LedgerHead, WriterLease } from './types.ts';
 import { unpackBatch, type PackedBatch, type WriterReply } from './sqlite-writer.ts';
 
 const { store: options, hook } = workerData as {
@@ -28,7 +28,8 @@ const store = new SqliteStore({ ...options, ...(hook ? { beforeHeadUpdate: askHo
 
 port.on('message', (m: { id: number; lease: WriterLease; expectedSize: number; batch: PackedBatch }) => {
   // SqliteStore.append does its work synchronously: messages are handled one at a time.
-  store.append(m.lease, m.expectedSize, unpackBatch(m.batch)).then(
+  // In the executor, so that anything thrown is answered, not the end of this thread.
+  new Promise<LedgerHead>((done) => done(store.append(m.lease, m.expectedSize, unpackBatch(m.batch)))).then(
     (head) => port.postMessage({ id: m.id, head } satisfies WriterReply),
     (e: unknown) =>
       port.postMessage({

@@ -545,13 +545,27 @@ export class Ledger {
   /** Checks, on the worker threads, the signatures of events whose key is committed and in force. */
   async #verifyAhead(decoded: readonly (DecodedEvent | undefined)[]): Promise<Verified> {
     const verified: Verified = new Map();
+    await this.#verifyInto(decoded, this.#registry, verified);
+    return verified;
+  }
+
+  /**
+   * Checks on the worker threads the signatures of the events not in `verified` whose key
+   * in `keys` is in force, into `verified`. A failed worker leaves them unchecked:
+   * admission checks those on this thread.
+   */
+  async #verifyInto(
+    decoded: readonly (DecodedEvent | undefined)[],
+    keys: Registry,
+    verified: Verified,
+  ): Promise<void> {
     const jobs: { d: DecodedEvent; key: KeyState }[] = [];
     for (const d of decoded) {
-      if (d === undefined) continue;
-      const k = this.#registry.key(d.event.key);
+      if (d === undefined || verified.has(d)) continue;
+      const k = keys.key(d.event.key);
       if (k && k.revokedAt === undefined && k.org === d.event.emitter) jobs.push({ d, key: k });
     }
-    if (jobs.length === 0) return verified;
+    if (jobs.length === 0) return;
     try {
       const ok = await this.#pool.verify(
         jobs.map((j) => ({
@@ -562,9 +576,8 @@ export class Ledger {
       );
       for (let i = 0; i < jobs.length; i++) verified.set(jobs[i]!.d, { key: jobs[i]!.key, ok: ok[i]! });
     } catch {
-      // A failed worker leaves these unchecked: admission checks them on this thread.
+      // Left unchecked here.
     }
-    return verified;
   }
 
   // Pipelined one deep: the next batch is admitted while this one commits (a store that
@@ -668,33 +681,15 @@ export class Ledger {
     // 2. Signatures: checked ahead (#prepare) with the keys committed then; those whose key
     //    was admitted since are checked now, in parallel; events whose key depends on this
     //    batch's own key events are verified when reached in step 4.
-    const keys = this.#pending?.registry ?? this.#registry;
     const verified: Verified = new Map();
-    const jobs: { d: DecodedEvent; key: KeyState }[] = [];
+    const unchecked: (DecodedEvent | undefined)[] = [];
     units.forEach((u, ui) => {
       if (u.signaturesVerified) return;
       // forEach: a for-of over entries makes an array per entry where it runs unoptimized.
       u.verified?.forEach((v, d) => verified.set(d, v));
-      for (const d of decoded[ui]!) {
-        if (d === undefined || verified.has(d)) continue;
-        const k = keys.key(d.event.key);
-        if (k && k.revokedAt === undefined && k.org === d.event.emitter) jobs.push({ d, key: k });
-      }
+      for (const d of decoded[ui]!) unchecked.push(d);
     });
-    if (jobs.length > 0) {
-      try {
-        const sigOk = await this.#pool.verify(
-          jobs.map((j) => ({
-            key: j.key.verifier,
-            digest: Buffer.from(j.d.hash, 'hex'),
-            signature: j.d.signature,
-          })),
-        );
-        jobs.forEach((j, i) => verified.set(j.d, { key: j.key, ok: sigOk[i]! }));
-      } catch {
-        // A failed worker leaves these unchecked: admission checks them on this thread.
-      }
-    }
+    await this.#verifyInto(unchecked, this.#pending?.registry ?? this.#registry, verified);
     const all: DecodedEvent[] = [];
     for (const ds of decoded) for (const d of ds) if (d !== undefined) all.push(d);
 

@@ -180,8 +180,6 @@ describe('pipelined commits', () => {
     const store = new GatedStore();
     const { ledger, agency } = await world({ store });
     store.calls.length = 0;
-    const seq = agency.seq;
-    const prev = agency.prev;
     const a1 = agency.next(collect(1));
     const b1 = agency.next(collect(2));
     const b2 = agency.next(transfer(a1.hash));
@@ -205,8 +203,6 @@ describe('pipelined commits', () => {
     expect(ledger.size).toBe(BOOT);
     // The same events again: the ledger's state is the committed one, nothing of a1..b2 in it.
     store.hold = false;
-    expect(agency.seq).toBe(seq + 3);
-    expect(a1.event.prev).toBe(prev);
     const again = await ledger.submit([a1, b1, b2]);
     expect(again.map((r) => r.ok && r.receipt.index)).toEqual([BOOT, BOOT + 1, BOOT + 2]);
     expect(toHex(ledger.rootHash)).toBe(toHex((await store.head()).rootHash));

@@ -4,14 +4,11 @@
 // same SqliteStore.append on its own connection to the same file, while the calling thread
 // goes on (the ledger admits its next batch meanwhile). Reads stay on the caller's
 // connection: WAL shows them each commit once it is complete.
-import { getCompileCacheDir } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '@civic-ledger/worker-thread';
 import { StorageError, type StorageErrorCode } from './errors.ts';
+import type { SqliteStoreOptions } from './sqlite.ts';
 import type { AppendBatch, LeafRecord, LedgerHead, WriterLease } from './types.ts';
-
-const BOOT_WITH_CACHE = `const { workerData } = process.getBuiltinModule('node:worker_threads');
-process.getBuiltinModule('node:module').enableCompileCache(workerData.cacheDir);
-import(workerData.entry);`;
 
 /**
  * An AppendBatch in a few arrays, whose buffers are transferred: posting the batch itself
@@ -131,14 +128,6 @@ export type WriterReply =
 /** Shared with the worker: [0] state (0 waiting, 1 answered), [1] 1 when the hook threw, then its message. */
 const HOOK_BYTES = 8 + 4096;
 
-export interface WriterThreadOptions {
-  path: string;
-  lookupKeyBits?: number;
-  upperLevel?: number;
-  /** Test hook, run on this thread while the worker waits between a batch's rows and its head. */
-  beforeHeadUpdate?: () => void;
-}
-
 interface Pending {
   resolve: (head: LedgerHead) => void;
   reject: (e: Error) => void;
@@ -148,46 +137,40 @@ export class WriterThread {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   readonly #hook: (() => void) | undefined;
-  readonly #hookState: Int32Array | undefined;
+  /** Shared with the worker while it waits for the test hook (beforeHeadUpdate). */
+  readonly #hookShared: SharedArrayBuffer | undefined;
   #nextId = 1;
   #failure: Error | undefined;
+  /** Settles once every append posted so far has (the worker answers them in order). */
+  #settled: Promise<unknown> = Promise.resolve();
 
-  constructor(options: WriterThreadOptions) {
-    const { beforeHeadUpdate, ...store } = options;
+  /** The store's options: the hook stays on this thread, the rest goes to the worker's store. */
+  constructor(options: SqliteStoreOptions) {
+    const { beforeHeadUpdate, writerThread: _threaded, ...store } = options;
     this.#hook = beforeHeadUpdate;
-    const shared = beforeHeadUpdate ? new SharedArrayBuffer(HOOK_BYTES) : undefined;
-    this.#hookState = shared && new Int32Array(shared, 0, 2);
+    this.#hookShared = beforeHeadUpdate ? new SharedArrayBuffer(HOOK_BYTES) : undefined;
     const entry = new URL('./sqlite-writer-worker.ts', import.meta.url);
-    const workerData = { store, hook: shared };
-    // A worker compiles (and strips the types of) every module it loads: with Node's
-    // compile cache enabled in this process, the worker uses it too.
-    const cacheDir = getCompileCacheDir();
-    this.#worker =
-      cacheDir === undefined
-        ? new Worker(entry, { workerData })
-        : new Worker(BOOT_WITH_CACHE, {
-            eval: true,
-            workerData: { ...workerData, entry: entry.href, cacheDir },
-          });
+    this.#worker = startWorker(entry, { store, hook: this.#hookShared });
     this.#worker.unref();
-    this.#worker.on('message', (m: WriterReply) => this.#answer(m, shared));
+    this.#worker.on('message', (m: WriterReply) => this.#answer(m));
     this.#worker.on('error', (e) => this.#fail(e));
     this.#worker.on('exit', (code) =>
       this.#fail(new Error(`the SQLite writer thread exited with code ${code}`)),
     );
   }
 
-  #answer(m: WriterReply, shared: SharedArrayBuffer | undefined): void {
+  #answer(m: WriterReply): void {
     if ('hook' in m) {
       // The worker waits (Atomics.wait) inside its transaction for this answer.
-      const state = this.#hookState!;
+      const shared = this.#hookShared!;
+      const state = new Int32Array(shared, 0, 2);
       try {
         this.#hook!();
         state[1] = 0;
       } catch (e) {
         const text = Buffer.from(String((e as Error).message ?? e)).subarray(0, HOOK_BYTES - 12);
-        new Uint8Array(shared!, 12).set(text);
-        new Int32Array(shared!, 8, 1)[0] = text.length;
+        new Uint8Array(shared, 12).set(text);
+        new Int32Array(shared, 8, 1)[0] = text.length;
         state[1] = 1;
       }
       Atomics.store(state, 0, 1);
@@ -224,26 +207,19 @@ export class WriterThread {
     }
     const { packed, transfer } = message;
     const id = this.#nextId++;
-    return new Promise<LedgerHead>((resolve, reject) => {
+    const answered = new Promise<LedgerHead>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       // Held while an append is in flight: a process waiting for its commit stays alive.
       this.#worker.ref();
       this.#worker.postMessage({ id, lease, expectedSize, batch: packed }, transfer);
     });
+    this.#settled = answered.catch(() => undefined);
+    return answered;
   }
 
   /** Stops the worker once the appends in flight have settled. */
   async close(): Promise<void> {
-    await Promise.allSettled(
-      [...this.#pending.values()].map(
-        (p) =>
-          new Promise<void>((r) => {
-            const { resolve, reject } = p;
-            p.resolve = (h) => (resolve(h), r());
-            p.reject = (e) => (reject(e), r());
-          }),
-      ),
-    );
+    await this.#settled;
     this.#failure ??= new StorageError('CLOSED', 'the store is closed');
     await this.#worker.terminate();
   }

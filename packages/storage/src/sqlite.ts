@@ -223,7 +223,7 @@ export class SqliteStore implements LedgerStore {
   readonly #upperLevel: number;
   /** Started on the first append when the options ask for one. */
   #writer: WriterThread | undefined;
-  readonly #writerOptions: ConstructorParameters<typeof WriterThread>[0] | undefined;
+  readonly #writerOptions: SqliteStoreOptions | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -232,13 +232,7 @@ export class SqliteStore implements LedgerStore {
     this.#keyBits = options.lookupKeyBits;
     if (options.writerThread) {
       if (options.path === ':memory:') throw new Error('writerThread needs a database file, not :memory:');
-      const { path, lookupKeyBits, upperLevel, beforeHeadUpdate } = options;
-      this.#writerOptions = {
-        path,
-        ...(lookupKeyBits === undefined ? {} : { lookupKeyBits }),
-        ...(upperLevel === undefined ? {} : { upperLevel }),
-        ...(beforeHeadUpdate === undefined ? {} : { beforeHeadUpdate }),
-      };
+      this.#writerOptions = options;
     }
     // 16 KiB pages (new files only; SQLite ignores it once the file has tables): rows of
     // ~800 bytes waste less of a page and a commit writes fewer, larger WAL frames (~25 %

@@ -1,8 +1,8 @@
 // Where chunks are decoded: worker threads (decode-worker.ts), or the calling thread. Each
 // decoder is fed the key hints it has not seen yet with every chunk.
-import { getCompileCacheDir } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { SIGNATURE_CONTEXTS } from '@civic-ledger/crypto';
+import { startWorker } from '@civic-ledger/worker-thread';
 import {
   applyChecks,
   ChunkDecoder,
@@ -30,14 +30,6 @@ interface Pending {
 // The context string of event signatures, from the package that defines it, handed to
 // every decoder (worker threads do not load @civic-ledger/crypto).
 const CONTEXT = new Uint8Array(Buffer.from(SIGNATURE_CONTEXTS.event, 'utf8'));
-
-/**
- * A worker's entry when a compile cache is on: enable it, then load the worker module. It
- * runs as a script or as a module (a worker inherits --input-type), hence no require.
- */
-const BOOT_WITH_CACHE = `const { workerData } = process.getBuiltinModule('node:worker_threads');
-process.getBuiltinModule('node:module').enableCompileCache(workerData.cacheDir);
-import(workerData.entry);`;
 
 function packChecks(checks: readonly SignatureCheck[]): Uint8Array {
   const data = new Uint8Array(checks.length * 128);
@@ -73,18 +65,8 @@ export class Decoders {
     if (threads === 0) this.#inline = new ChunkDecoder(this.#options);
     const entry = new URL('./decode-worker.ts', import.meta.url);
     const workerData = { fingerprintKey, checkSignatures, context: CONTEXT };
-    // A worker compiles (and strips the types of) every module it loads, about half of its
-    // start-up: when the application enabled Node's compile cache, workers use it too
-    // (module.enableCompileCache() in the calling thread does not reach them by itself).
-    const cacheDir = getCompileCacheDir();
     for (let i = 0; i < threads; i++) {
-      const w =
-        cacheDir === undefined
-          ? new Worker(entry, { workerData })
-          : new Worker(BOOT_WITH_CACHE, {
-              eval: true,
-              workerData: { ...workerData, entry: entry.href, cacheDir },
-            });
+      const w = startWorker(entry, workerData);
       w.unref();
       type Posted = Omit<ChunkOutput, 'strings'> & { text: string };
       const index = this.#workers.length;
